@@ -1,0 +1,81 @@
+package orgauth
+
+import "strings"
+
+// Permission is a "resource.verb" string, e.g. "user.create".
+type Permission string
+
+// Scope of a role: system roles act on every tenant, tenant roles inside one.
+const (
+	ScopeSystem = "system"
+	ScopeTenant = "tenant"
+)
+
+// Role is a named set of permissions.
+type Role struct {
+	ID          string
+	Name        string
+	Scope       string
+	Builtin     bool
+	Permissions []Permission
+}
+
+// Has reports whether the role grants p. A permission "resource.*" grants every verb
+// of the resource, "*.verb" that verb on every resource, and "*" everything.
+func (r *Role) Has(p Permission) bool {
+	res, verb, _ := strings.Cut(string(p), ".")
+	for _, g := range r.Permissions {
+		gr, gv, _ := strings.Cut(string(g), ".")
+		if g == "*" || g == p || (gr == res && gv == "*") || (gr == "*" && gv == verb) {
+			return true
+		}
+	}
+	return false
+}
+
+// Permissions of the catalogue known so far. The catalogue grows with the features.
+const (
+	PermTenantCreate         Permission = "tenant.create"
+	PermTenantGet            Permission = "tenant.get"
+	PermTenantList           Permission = "tenant.list"
+	PermTenantDelete         Permission = "tenant.delete"
+	PermTenantSettingsGet    Permission = "tenantSettings.get"
+	PermTenantSettingsUpdate Permission = "tenantSettings.update"
+	PermUserCreate           Permission = "user.create"
+	PermUserGet              Permission = "user.get"
+	PermUserList             Permission = "user.list"
+	PermUserUpdate           Permission = "user.update"
+	PermUserDelete           Permission = "user.delete"
+	PermAPIKeyCreate         Permission = "apiKey.create"
+	PermAPIKeyGet            Permission = "apiKey.get"
+	PermAPIKeyList           Permission = "apiKey.list"
+	PermAPIKeyUpdate         Permission = "apiKey.update"
+	PermAPIKeyDelete         Permission = "apiKey.delete"
+)
+
+// Ids of the built-in roles. They are stable: stored user roles refer to them.
+const (
+	RoleSystemAdmin  = "system-admin"
+	RoleTenantAdmin  = "tenant-admin"
+	RoleTenantViewer = "tenant-viewer"
+)
+
+// BuiltinRoles are the roles every deployment has. They cannot be changed.
+var BuiltinRoles = []*Role{
+	{ID: RoleSystemAdmin, Name: "System Admin", Scope: ScopeSystem, Builtin: true,
+		Permissions: []Permission{"*"}},
+	{ID: RoleTenantAdmin, Name: "Tenant Admin", Scope: ScopeTenant, Builtin: true,
+		Permissions: []Permission{"tenantSettings.*", "user.*", "apiKey.*", "tenant.get"}},
+	{ID: RoleTenantViewer, Name: "Tenant Viewer", Scope: ScopeTenant, Builtin: true,
+		Permissions: []Permission{"*.get", "*.list"}},
+}
+
+// BuiltinRole returns the built-in role with the given id or (case-insensitive) name.
+func BuiltinRole(idOrName string) (*Role, bool) {
+	for _, r := range BuiltinRoles {
+		if r.ID == idOrName || strings.EqualFold(r.Name, idOrName) {
+			return r, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,128 @@
+package orgauth
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistent state of orgauth. Every backend (sqlite, and later
+// postgres) implements it and passes the conformance suite in storetest.
+//
+// Reads and single writes go straight through Queries; several writes that must
+// land together (a change and its audit record, a user and its activation token)
+// go through Update, which runs fn in one transaction and rolls back if fn fails.
+type Store interface {
+	Queries
+	// Update runs fn in a read-write transaction. fn must not keep tx after it returns.
+	Update(ctx context.Context, fn func(tx Queries) error) error
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Queries are the operations that are not bound to one tenant. Everything that
+// belongs to a tenant is reached through InTenant, so a query cannot forget its
+// tenant.
+type Queries interface {
+	// InTenant returns the queries scoped to one tenant.
+	InTenant(tenantID string) TenantQueries
+
+	// CreateTenant inserts t. A tenant with the same name: ECONFLICT.
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// Tenant returns the tenant with the given id, or ENOTFOUND.
+	Tenant(ctx context.Context, id string) (*Tenant, error)
+	// TenantByName returns the tenant with the given orgName, or ENOTFOUND.
+	TenantByName(ctx context.Context, name string) (*Tenant, error)
+	// ListTenants returns a page of the customer tenants (not the system tenant),
+	// ordered by name, and the cursor of the next page ("" at the end).
+	ListTenants(ctx context.Context, p Page) ([]*Tenant, string, error)
+	// CountTenants counts the customer tenants.
+	CountTenants(ctx context.Context) (int, error)
+	// UpdateTenant stores every field of t but ID, Name, System and CreatedAt.
+	UpdateTenant(ctx context.Context, t *Tenant) error
+	// DeleteTenant removes the tenant and everything in it.
+	DeleteTenant(ctx context.Context, id string) error
+
+	// UsersByEmail returns the accounts with this email in every tenant.
+	UsersByEmail(ctx context.Context, email string) ([]*User, error)
+	// APIKeyByHash finds a key by the hash of its secret, in any tenant.
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// UserToken returns the activation or reset token with the given id, in any tenant.
+	UserToken(ctx context.Context, id string) (*UserToken, error)
+
+	// SigningKeys returns every signing key not yet expired at now, newest first.
+	SigningKeys(ctx context.Context, now time.Time) ([]*SigningKey, error)
+	// CreateSigningKey inserts k.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+
+	// AddAudit inserts an audit record.
+	AddAudit(ctx context.Context, r *AuditRecord) error
+}
+
+// TenantQueries are the operations inside one tenant. Every one of them touches
+// only rows of that tenant; an id of another tenant is ENOTFOUND.
+type TenantQueries interface {
+	TenantID() string
+
+	// CreateUser inserts u (u.TenantID is set to the scope's tenant). Same email in
+	// the tenant: ECONFLICT.
+	CreateUser(ctx context.Context, u *User) error
+	// User returns the user with the given id, or ENOTFOUND.
+	User(ctx context.Context, id string) (*User, error)
+	// UserByEmail returns the user with the given email (compared normalized).
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns a page of users matching f and the cursor of the next page.
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, string, error)
+	// CountUsers counts the users of the tenant.
+	CountUsers(ctx context.Context) (int, error)
+	// UpdateUser stores the profile and state of u: email, names, login mode, roles,
+	// annotations, labels, activated, disabled. Not the password or login counters.
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user, their sessions, tokens and API keys.
+	DeleteUser(ctx context.Context, id string) error
+	// SetPassword stores a new password hash, marks the user activated and resets
+	// the login counters.
+	SetPassword(ctx context.Context, userID, hash string, now time.Time) error
+
+	// ReserveLoginAttempt atomically counts one login attempt against the user
+	// before its password is checked. It returns false when the account is locked
+	// (max consecutive failures reached and lockUntil not passed). The attempt that
+	// reaches max locks the account until now+lock; a success clears it.
+	ReserveLoginAttempt(ctx context.Context, userID string, max int, lock time.Duration, now time.Time) (bool, error)
+	// LoginSucceeded resets the failure counter and lock and records the sign-in time.
+	LoginSucceeded(ctx context.Context, userID string, now time.Time) error
+
+	// CreateSession inserts s.
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns the session with the given id, or ENOTFOUND.
+	Session(ctx context.Context, id string) (*Session, error)
+	// TouchSession sets LastUsedAt of a live session; ENOTFOUND if none.
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	// RevokeSession ends one session; ENOTFOUND if it is not live.
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// RevokeUserSessions ends every live session of the user but except (may be "")
+	// and returns the ids it ended.
+	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) ([]string, error)
+
+	// CreateUserToken inserts t and marks every older unused token of the same user
+	// and purpose as used, so the newest one supersedes them.
+	CreateUserToken(ctx context.Context, t *UserToken) error
+	// LatestUserToken returns the newest unused, unexpired token of the user for
+	// purpose, or ENOTFOUND.
+	LatestUserToken(ctx context.Context, userID, purpose string, now time.Time) (*UserToken, error)
+	// UseUserToken marks the token used. It fails with ENOTFOUND when the token is
+	// unknown, already used or expired at now: each token works once.
+	UseUserToken(ctx context.Context, id string, now time.Time) error
+
+	// CreateAPIKey inserts k.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKey returns the key with the given id, or ENOTFOUND.
+	APIKey(ctx context.Context, id string) (*APIKey, error)
+	// ListAPIKeys returns the keys of the tenant, or of one user when userID is set,
+	// oldest first.
+	ListAPIKeys(ctx context.Context, userID string) ([]*APIKey, error)
+	// UpdateAPIKey stores name, annotations, expiry and active of k.
+	UpdateAPIKey(ctx context.Context, k *APIKey) error
+	// DeleteAPIKey removes the key.
+	DeleteAPIKey(ctx context.Context, id string) error
+}
