@@ -14,6 +14,7 @@ const (
 	ENOTFOUND     = "NotFound"           // no such object (or not visible to the caller)
 	ECONFLICT     = "Conflict"           // the object already exists or changed
 	ETOOMANY      = "TooManyRequests"    // rate limited or overloaded
+	ETOOLARGE     = "RequestTooLarge"    // the request body is over the limit
 	EUNAVAILABLE  = "ServiceUnavailable" // temporarily unable to serve
 	EINTERNAL     = "Internal"           // a bug or an unexpected failure
 )

@@ -79,3 +79,31 @@ func BuiltinRole(idOrName string) (*Role, bool) {
 	}
 	return nil, false
 }
+
+// Catalogue is every permission orgauth knows, in a stable order.
+var Catalogue = []Permission{
+	PermTenantCreate, PermTenantGet, PermTenantList, PermTenantDelete,
+	PermTenantSettingsGet, PermTenantSettingsUpdate,
+	PermUserCreate, PermUserGet, PermUserList, PermUserUpdate, PermUserDelete,
+	PermAPIKeyCreate, PermAPIKeyGet, PermAPIKeyList, PermAPIKeyUpdate, PermAPIKeyDelete,
+}
+
+// Covers reports whether the roles held grant every catalogue permission that r
+// grants: only then may their holder give r to someone.
+func Covers(held []*Role, r *Role) bool {
+	for _, p := range Catalogue {
+		if r.Has(p) && !anyHas(held, p) {
+			return false
+		}
+	}
+	return true
+}
+
+func anyHas(roles []*Role, p Permission) bool {
+	for _, r := range roles {
+		if r.Has(p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	orgauthhttp "github.com/orgauth/orgauth/http"
+	"github.com/orgauth/orgauth/mail"
+	"github.com/orgauth/orgauth/password"
+	"github.com/orgauth/orgauth/sqlite"
+	"github.com/orgauth/orgauth/token"
+)
+
+// serve runs the service until ctx is cancelled, then shuts down gracefully: it
+// stops accepting, lets in-flight requests finish and closes the store.
+func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	masterKey, err := loadMasterKey(cfg)
+	if err != nil {
+		return err
+	}
+	issuer, err := token.NewIssuer(ctx, db, token.Config{
+		Issuer: cfg.PublicURL, Audience: cfg.PublicURL, MasterKey: masterKey,
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	hasher, err := password.New(password.Config{
+		Algorithm: cfg.Hasher, Memory: uint32(cfg.Argon2MemoryKiB), Time: uint32(cfg.Argon2Time),
+		BcryptCost: cfg.BcryptCost, MaxInFlight: cfg.HashConcurrency,
+	})
+	if err != nil {
+		return fmt.Errorf("password hasher: %w", err)
+	}
+	if err := bootstrap(ctx, db, hasher, cfg, stdout, log); err != nil {
+		return err
+	}
+	srv := orgauthhttp.NewServer(orgauthhttp.Config{
+		PublicURL: cfg.PublicURL, RootDomain: cfg.RootDomain, Dev: cfg.Dev,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+		AuthRate: cfg.AuthRate, AuthBurst: cfg.AuthBurst, ResetRate: cfg.ResetRate, ResetBurst: cfg.ResetBurst,
+	}, orgauthhttp.Deps{
+		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: masterKey, Log: log,
+		Mail: &mail.Dir{Path: filepath.Join(cfg.DataDir, "mail"), From: "orgauth <no-reply@" + hostOf(cfg.PublicURL) + ">", Log: log},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	fmt.Fprintf(stdout, "orgauth listening on %s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
+
+	go maintain(ctx, issuer, srv, log)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// maintain rotates signing keys and sweeps rate-limit state until ctx ends.
+func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := issuer.Rotate(ctx); err != nil && ctx.Err() == nil {
+				log.Error("signing key rotation", "err", err)
+			}
+			srv.Sweep()
+		}
+	}
+}
+
+// migrate brings the schema up to date.
+func migrate(ctx context.Context, cfg *config, stdout io.Writer) error {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	have, _, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema at version %d\n", have)
+	return nil
+}
+
+// openStore opens the configured database.
+func openStore(ctx context.Context, cfg *config) (*sqlite.DB, error) {
+	dsn := cfg.DatabaseURL
+	switch {
+	case dsn == "":
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+		dsn = filepath.Join(cfg.DataDir, "orgauth.db")
+	case strings.HasPrefix(dsn, "sqlite://"):
+		dsn = strings.TrimPrefix(dsn, "sqlite://")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, errors.New("ORGAUTH_DATABASE_URL: this build stores data in SQLite only; give a file path or sqlite:// URL")
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+// loadMasterKey returns the configured master key, or the one kept in the data
+// directory, generating it there (mode 0600) on first start.
+func loadMasterKey(cfg *config) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		return base64.StdEncoding.DecodeString(cfg.MasterKey)
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s: not the base64 of 32 bytes", path)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return k, f.Close()
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(cfg.LogFormat, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func hostOf(u string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return h
+	}
+	host, _, _ := strings.Cut(s, "/")
+	return host
+}

@@ -1,0 +1,427 @@
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orgauth/orgauth"
+	"github.com/orgauth/orgauth/token"
+)
+
+// cookieName is the cookie that carries the access token for browsers.
+const cookieName = "Authorization"
+
+// Brute-force protection: consecutive failures before a lock, and its length.
+const (
+	maxFailures = 5
+	lockFor     = 15 * time.Minute
+)
+
+// errCredentials is the one answer to every failed sign-in: unknown email, wrong
+// password, locked, disabled or not yet activated account alike.
+var errCredentials = orgauth.Errorf(orgauth.ECREDENTIALS, "invalid email or password")
+
+// authenticateHandler signs a user in with email and password.
+func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) error {
+	setCookie, err := boolParam(r, "setCookie", true)
+	if err != nil {
+		return err
+	}
+	var in v1AuthLogin
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.EmailID) == "" || in.Password == "" {
+		return orgauth.Errorf(orgauth.EINVALID, "emailId and password are required")
+	}
+	t, err := s.resolveOrg(r, in.Org)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if t == nil && err == nil {
+		return orgauth.Errorf(orgauth.EINVALID, "org is required: this deployment has several organizations")
+	}
+	u, err := s.checkPassword(r.Context(), t, in.EmailID, in.Password)
+	if err != nil {
+		return err
+	}
+	tok, err := s.startSession(w, r, t, u)
+	if err != nil {
+		return err
+	}
+	return s.answerToken(w, t, tok, setCookie)
+}
+
+// checkPassword finds the user of email in tenant t and checks the password. Every
+// failure costs one password hash and gives the same error, so neither the answer
+// nor its timing tells whether the account exists. Each attempt is counted before
+// the hash is checked, so concurrent guesses cannot get past the lockout.
+func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, password string) (*orgauth.User, error) {
+	fail := func() (*orgauth.User, error) {
+		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
+			return nil, err
+		}
+		return nil, errCredentials
+	}
+	if t == nil || !t.Active || len(password) > orgauth.DefaultPasswordPolicy.MaxBytes {
+		return fail()
+	}
+	tq := s.store.InTenant(t.ID)
+	u, err := tq.UserByEmail(ctx, email)
+	if isNotFound(err) {
+		return fail()
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := tq.ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !ok || u.PasswordHash == "" {
+		return fail()
+	}
+	match, err := s.hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !match || !u.Active() {
+		return nil, errCredentials
+	}
+	return u, nil
+}
+
+// startSession opens a new session for u and signs its first access token.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, t *orgauth.Tenant, u *orgauth.User) (signed, error) {
+	now := s.cfg.Now()
+	sess := &orgauth.Session{
+		ID: orgauth.NewID(), TenantID: t.ID, UserID: u.ID,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
+	}
+	err := s.write(w, r, t.ID, u.ID, func(tx orgauth.Queries) error {
+		tq := tx.InTenant(t.ID)
+		if err := tq.LoginSucceeded(r.Context(), u.ID, now); err != nil {
+			return err
+		}
+		return tq.CreateSession(r.Context(), sess)
+	})
+	if err != nil {
+		return signed{}, err
+	}
+	s.users.del(t.ID + "/" + u.ID)
+	s.sessions.put(sess.ID, sess, time.Time{})
+	return s.sign(t, u.ID, sess)
+}
+
+// signed is an access token and when it expires.
+type signed struct {
+	raw     string
+	expires time.Time
+}
+
+// sign issues an access token for a session: the tenant's token lifetime, never
+// beyond the session's end.
+func (s *Server) sign(t *orgauth.Tenant, userID string, sess *orgauth.Session) (signed, error) {
+	now := s.cfg.Now()
+	minutes := t.TokenExpiryMinutes
+	if minutes <= 0 {
+		minutes = 15
+	}
+	exp := now.Add(time.Duration(minutes) * time.Minute)
+	if exp.After(sess.ExpiresAt) {
+		exp = sess.ExpiresAt
+	}
+	raw, err := s.issuer.Sign(token.Claims{
+		UserID: userID, TenantID: t.ID, OrgName: t.Name, SessionID: sess.ID,
+		IssuedAt: now, NotBefore: now, ExpiresAt: exp,
+	})
+	return signed{raw: raw, expires: exp}, err
+}
+
+// answerToken answers with the token and, when asked, sets the cookie.
+func (s *Server) answerToken(w http.ResponseWriter, t *orgauth.Tenant, tok signed, setCookie bool) error {
+	if setCookie {
+		http.SetCookie(w, &http.Cookie{
+			Name: cookieName, Value: tok.raw, Path: "/",
+			Expires: tok.expires, HttpOnly: true, Secure: !s.cfg.Dev, SameSite: http.SameSiteLaxMode,
+		})
+	}
+	writeJSON(w, http.StatusOK, v1UserToken{Authorization: tok.raw})
+	return nil
+}
+
+// refresh issues a new token for the session of a still valid token.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+	setCookie, err := boolParam(r, "setCookie", true)
+	if err != nil {
+		return err
+	}
+	c, err := s.verify(r.PathValue("token"))
+	if err != nil {
+		return err
+	}
+	ctx, now := r.Context(), s.cfg.Now()
+	tq := s.store.InTenant(c.TenantID)
+	sess, err := tq.Session(ctx, c.SessionID)
+	if err != nil || sess.UserID != c.UserID || !sess.Live(now, s.cfg.SessionIdle) {
+		return errUnauthenticated
+	}
+	p, err := s.userPrincipal(ctx, c.TenantID, c.UserID)
+	if err != nil {
+		return err
+	}
+	if err := tq.TouchSession(ctx, sess.ID, now); err != nil {
+		return unauthenticatedIfMissing(err)
+	}
+	touched := *sess
+	touched.LastUsedAt = now
+	s.sessions.put(sess.ID, &touched, time.Time{})
+	tok, err := s.sign(p.Tenant, p.User.ID, &touched)
+	if err != nil {
+		return err
+	}
+	return s.answerToken(w, p.Tenant, tok, setCookie)
+}
+
+// revokeTokens ends the sessions of the given tokens, or the caller's own session
+// when none is given. Tokens that no longer verify are already dead and skipped;
+// ending another user's session takes user.update in the same tenant.
+func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	var in v1AuthTokenRevoke
+	if r.ContentLength != 0 {
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+	}
+	if len(in.Tokens) > 100 {
+		return orgauth.Errorf(orgauth.EINVALID, "at most 100 tokens at once")
+	}
+	var sessions []string
+	for _, raw := range in.Tokens {
+		c, err := s.verify(raw)
+		if err != nil || c.TenantID != p.Tenant.ID {
+			continue
+		}
+		if c.UserID != p.User.ID && !p.has(orgauth.PermUserUpdate) {
+			return orgauth.Errorf(orgauth.EFORBIDDEN, "permission %s is required to revoke another user's tokens", orgauth.PermUserUpdate)
+		}
+		sessions = append(sessions, c.SessionID)
+	}
+	if len(in.Tokens) == 0 {
+		if p.SessionID == "" {
+			return orgauth.Errorf(orgauth.EINVALID, "tokens is required when signed in with an API key")
+		}
+		sessions = append(sessions, p.SessionID)
+	}
+	now := s.cfg.Now()
+	err := s.write(w, r, p.Tenant.ID, p.User.ID, func(tx orgauth.Queries) error {
+		tq := tx.InTenant(p.Tenant.ID)
+		for _, id := range sessions {
+			if err := tq.RevokeSession(r.Context(), id, now); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range sessions {
+		s.sessions.del(id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// resolveOrg finds the organization of a request, as behavior.md orders it: the
+// explicit name, else the host under the root domain, else the only tenant. It
+// returns (nil, nil) when the request is ambiguous and ENOTFOUND for an unknown org.
+func (s *Server) resolveOrg(r *http.Request, explicit string) (*orgauth.Tenant, error) {
+	ctx := r.Context()
+	name := strings.ToLower(strings.TrimSpace(explicit))
+	if name == "" && s.cfg.RootDomain != "" {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if sub, ok := strings.CutSuffix(strings.ToLower(host), "."+s.cfg.RootDomain); ok && !strings.Contains(sub, ".") {
+			name = sub
+		}
+	}
+	if name != "" {
+		if validOrgName(name) != nil {
+			return nil, orgauth.Errorf(orgauth.ENOTFOUND, "organization not found")
+		}
+		t, err := s.tenantByName(ctx, name)
+		if isNotFound(err) {
+			return nil, orgauth.Errorf(orgauth.ENOTFOUND, "organization not found")
+		}
+		return t, err
+	}
+	n, err := s.totalTenants(ctx)
+	if err != nil || n != 1 {
+		return nil, err
+	}
+	ts, _, err := s.store.ListTenants(ctx, orgauth.Page{Limit: 1})
+	if err != nil || len(ts) == 0 {
+		return nil, err
+	}
+	return s.tenantByName(ctx, ts[0].Name)
+}
+
+// loginURL is where the people of org t sign in.
+func (s *Server) loginURL(t *orgauth.Tenant) string {
+	if s.cfg.RootDomain != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Scheme != "" {
+			return u.Scheme + "://" + t.Name + "." + s.cfg.RootDomain + "/login"
+		}
+	}
+	return s.cfg.PublicURL + "/login?org=" + url.QueryEscape(t.Name)
+}
+
+// authOrg tells a login page how an organization signs in.
+func (s *Server) authOrg(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	name := q.Get("orgName")
+	if name == "" {
+		name = q.Get("org")
+	}
+	t, err := s.resolveOrg(r, name)
+	if err != nil {
+		return err
+	}
+	n, err := s.totalTenants(r.Context())
+	if err != nil {
+		return err
+	}
+	resp := v1LoginResponse{
+		AppEnv: "self-hosted", RootDomain: s.cfg.RootDomain, TotalTenants: n,
+		SsoLogins: []v1SsoLogin{}, AuthType: "password",
+	}
+	if t != nil {
+		resp.OrgName = t.Name
+		resp.AuthType = t.AuthType
+		resp.RedirectURL = s.loginURL(t)
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// authOrgs lists the organizations where the caller's email has an active account.
+func (s *Server) authOrgs(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	users, err := s.store.UsersByEmail(r.Context(), p.User.Email)
+	if err != nil {
+		return err
+	}
+	out := v1Organizations{Organizations: []v1Organization{}}
+	for _, u := range users {
+		if !u.Active() {
+			continue
+		}
+		t, err := s.tenantByID(r.Context(), u.TenantID)
+		if err != nil || !t.Active {
+			continue
+		}
+		out.Organizations = append(out.Organizations, v1Organization{
+			Name: t.Name, AuthType: t.AuthType, RedirectURL: s.loginURL(t), SsoLogins: []v1SsoLogin{},
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// userInfo says who the caller is.
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	writeJSON(w, http.StatusOK, v1UserInfo{UserUID: p.User.ID, TenantUID: p.Tenant.ID, OrgName: p.Tenant.Name})
+	return nil
+}
+
+// errBadLink is the one answer to an activation or reset token that does not work.
+var errBadLink = orgauth.Errorf(orgauth.ENOTFOUND, "the link is invalid or has expired")
+
+// useToken checks a mailed token of purpose and returns its record. Unknown,
+// forged, used, superseded and expired tokens all get errBadLink.
+func (s *Server) useToken(ctx context.Context, purpose, raw string) (*orgauth.UserToken, error) {
+	id, hash, err := token.ParseUserToken(s.masterKey, purpose, raw)
+	if err != nil {
+		return nil, errBadLink
+	}
+	ut, err := s.store.UserToken(ctx, id)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, errBadLink
+		}
+		return nil, err
+	}
+	if ut.Purpose != purpose || subtle.ConstantTimeCompare(ut.Hash, hash) != 1 ||
+		!ut.UsedAt.IsZero() || !s.cfg.Now().Before(ut.ExpiresAt) {
+		return nil, errBadLink
+	}
+	return ut, nil
+}
+
+// activate sets the first password of an invited user.
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
+	var in passwordActivate
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ut, err := s.useToken(ctx, orgauth.PurposeActivation, r.PathValue("passwordToken"))
+	if err != nil {
+		return err
+	}
+	u, err := s.store.InTenant(ut.TenantID).User(ctx, ut.UserID)
+	if isNotFound(err) || (err == nil && u.Disabled) {
+		return errBadLink
+	}
+	if err != nil {
+		return err
+	}
+	if err := orgauth.DefaultPasswordPolicy.Check(in.Password); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	err = s.write(w, r, ut.TenantID, u.ID, func(tx orgauth.Queries) error {
+		tq := tx.InTenant(ut.TenantID)
+		if err := tq.UseUserToken(ctx, ut.ID, now); err != nil {
+			if isNotFound(err) {
+				return errBadLink
+			}
+			return err
+		}
+		return tq.SetPassword(ctx, u.ID, hash, now)
+	})
+	if err != nil {
+		return err
+	}
+	s.forgetUser(ut.TenantID, u.ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// boolParam reads an optional boolean query parameter.
+func boolParam(r *http.Request, name string, def bool) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, orgauth.Errorf(orgauth.EINVALID, "%s must be true or false", name)
+	}
+	return b, nil
+}

@@ -1,0 +1,67 @@
+package http
+
+import "github.com/orgauth/orgauth"
+
+// Access rules used in the table below.
+var (
+	public   = access{public: true}
+	signedIn = access{}
+)
+
+func perm(p orgauth.Permission) access      { return access{perm: p} }
+func selfOr(p orgauth.Permission) access    { return access{perm: p, self: true} }
+func system(p orgauth.Permission) access    { return access{system: true, perm: p} }
+func limited(a access, l limitClass) access { a.limit = l; return a }
+
+// routes lists every operation the server answers, one line each: method and path,
+// the spec's operationId, the access it needs, and its handler.
+func (s *Server) routes() []route {
+	return []route{
+		// Sign-in and sessions.
+		{"POST /v1/auth/authenticate", "v1Authenticate", limited(public, authLimit), s.authenticateHandler},
+		{"GET /v1/auth/refresh/{token}", "v1AuthRefresh", limited(public, authLimit), s.refresh},
+		{"GET /v1/auth/org", "v1AuthOrg", limited(public, authLimit), s.authOrg},
+		{"GET /v1/auth/orgs", "V1AuthOrgs", limited(signedIn, authLimit), s.authOrgs},
+		{"PATCH /v1/auth/password/{passwordToken}/activate", "v1PasswordActivate", limited(public, authLimit), s.activate},
+		{"GET /v1/users/info", "v1UsersInfoGet", signedIn, s.userInfo},
+		{"POST /v1/users/auth/tokens/revoke", "v1UsersAuthTokensRevoke", signedIn, s.revokeTokens},
+
+		// Tenants.
+		{"GET /v1/tenants", "v1TenantsList", limited(system(orgauth.PermTenantList), authLimit), s.tenantsList},
+		{"POST /v1/tenants", "v1TenantsCreate", limited(system(orgauth.PermTenantCreate), authLimit), s.tenantsCreate},
+		{"GET /v1/tenants/{tenantUid}", "v1TenantsGet", perm(orgauth.PermTenantGet), s.tenantsGet},
+		{"DELETE /v1/tenants/{tenantUid}", "v1TenantsDelete", system(orgauth.PermTenantDelete), s.tenantsDelete},
+		{"GET /v1/tenants/{tenantUid}/authTokenSettings", "v1TenantUidAuthTokenSettingsGet", perm(orgauth.PermTenantSettingsGet), s.authTokenSettingsGet},
+		{"PUT /v1/tenants/{tenantUid}/authTokenSettings", "v1TenantUidAuthTokenSettingsUpdate", perm(orgauth.PermTenantSettingsUpdate), s.authTokenSettingsUpdate},
+		{"GET /v1/tenants/{tenantUid}/loginBanner", "v1TenantUidLoginBannerGet", perm(orgauth.PermTenantSettingsGet), s.loginBannerGet},
+		{"PUT /v1/tenants/{tenantUid}/loginBanner", "v1TenantUidLoginBannerUpdate", perm(orgauth.PermTenantSettingsUpdate), s.loginBannerUpdate},
+
+		// Users.
+		{"GET /v1/users", "v1UsersList", limited(perm(orgauth.PermUserList), authLimit), s.usersList},
+		{"POST /v1/users", "v1UsersCreate", limited(perm(orgauth.PermUserCreate), authLimit), s.usersCreate},
+		{"POST /v1/users/summary", "v1UsersSummaryGet", limited(perm(orgauth.PermUserList), authLimit), s.usersSummary},
+		{"GET /v1/users/meta", "v1UsersMetadata", limited(perm(orgauth.PermUserList), authLimit), s.usersMeta},
+		{"GET /v1/users/{uid}", "v1UsersUidGet", selfOr(orgauth.PermUserGet), s.usersGet},
+		{"PUT /v1/users/{uid}", "v1UsersUidUpdate", selfOr(orgauth.PermUserUpdate), s.usersUpdate},
+		{"PATCH /v1/users/{uid}", "v1UsersUidPatch", selfOr(orgauth.PermUserUpdate), s.usersPatch},
+		{"DELETE /v1/users/{uid}", "v1UsersUidDelete", perm(orgauth.PermUserDelete), s.usersDelete},
+		{"PATCH /v1/users/{uid}/status/loginMode", "v1UsersStatusLoginMode", selfOr(orgauth.PermUserUpdate), s.usersLoginMode},
+		{"PATCH /v1/users/password/change", "V1UsersPasswordChange", limited(public, authLimit), s.passwordChangeByEmail},
+		{"PATCH /v1/users/{uid}/password/change", "v1UsersUidPasswordChange", selfOr(orgauth.PermUserUpdate), s.passwordChange},
+
+		// API keys.
+		{"GET /v1/apiKeys", "v1ApiKeysList", limited(selfOr(orgauth.PermAPIKeyList), authLimit), s.apiKeysList},
+		{"POST /v1/apiKeys", "v1ApiKeysCreate", limited(selfOr(orgauth.PermAPIKeyCreate), authLimit), s.apiKeysCreate},
+		{"GET /v1/apiKeys/{uid}", "v1ApiKeysUidGet", selfOr(orgauth.PermAPIKeyGet), s.apiKeysGet},
+		{"PUT /v1/apiKeys/{uid}", "v1ApiKeysUidUpdate", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysUpdate},
+		{"DELETE /v1/apiKeys/{uid}", "v1ApiKeysUidDelete", selfOr(orgauth.PermAPIKeyDelete), s.apiKeysDelete},
+		{"PATCH /v1/apiKeys/{uid}", "v1ApiKeysUidActiveState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
+		{"PUT /v1/apiKeys/{uid}/state", "v1ApiKeysUidState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
+
+		// Beyond the spec.
+		{"GET /.well-known/jwks.json", "jwks", public, s.jwks},
+		{"GET /healthz", "healthz", public, s.healthz},
+		{"GET /readyz", "readyz", public, s.readyz},
+		{"GET /activate", "activatePage", public, s.activatePage},
+	}
+}
