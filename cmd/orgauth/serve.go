@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("password hasher: %w", err)
 	}
-	if err := bootstrap(ctx, db, hasher, cfg, stdout, log); err != nil {
+	if err := firstStart(ctx, db, hasher, cfg, stdout, log); err != nil {
 		return err
 	}
 	srv := orgauthhttp.NewServer(orgauthhttp.Config{
