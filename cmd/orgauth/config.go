@@ -41,6 +41,10 @@ type config struct {
 	ResetRate, ResetBurst float64
 
 	ShutdownTimeout time.Duration
+
+	// publicURLFromListen says PublicURL was derived from Listen; serve puts in
+	// the port actually listened on (Listen may ask for an ephemeral port, :0).
+	publicURLFromListen bool
 }
 
 // parseConfig reads flags from args and defaults from getenv, and checks every
@@ -50,6 +54,13 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var problems []error
+	// envProblems are unreadable variables, by flag name: a flag given on the
+	// command line wins over its variable, so its variable's problem is dropped.
+	type envProblem struct {
+		flag string
+		err  error
+	}
+	var envProblems []envProblem
 	env := func(key, def string) string {
 		if v := getenv(key); v != "" {
 			return v
@@ -64,9 +75,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		if v := getenv(key); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not true or false", key, v))
+				envProblems = append(envProblems, envProblem{flagName, fmt.Errorf("%s: %q is not true or false", key, v)})
+			} else {
+				d = b
 			}
-			d = b
 		}
 		fs.BoolVar(p, flagName, d, usage+" ($"+key+")")
 	}
@@ -75,9 +87,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		if v := getenv(key); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a whole number", key, v))
+				envProblems = append(envProblems, envProblem{flagName, fmt.Errorf("%s: %q is not a whole number", key, v)})
+			} else {
+				d = n
 			}
-			d = n
 		}
 		fs.IntVar(p, flagName, d, usage+" ($"+key+")")
 	}
@@ -86,9 +99,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		if v := getenv(key); v != "" {
 			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a number", key, v))
+				envProblems = append(envProblems, envProblem{flagName, fmt.Errorf("%s: %q is not a number", key, v)})
+			} else {
+				d = n
 			}
-			d = n
 		}
 		fs.Float64Var(p, flagName, d, usage+" ($"+key+")")
 	}
@@ -97,9 +111,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		if v := getenv(key); v != "" {
 			n, err := time.ParseDuration(v)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("%s: %q is not a duration such as 90m", key, v))
+				envProblems = append(envProblems, envProblem{flagName, fmt.Errorf("%s: %q is not a duration such as 90m", key, v)})
+			} else {
+				d = n
 			}
-			d = n
 		}
 		fs.DurationVar(p, flagName, d, usage+" ($"+key+")")
 	}
@@ -131,6 +146,13 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, ep := range envProblems {
+		if !set[ep.flag] {
+			problems = append(problems, ep.err)
+		}
+	}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
 	}
@@ -153,6 +175,7 @@ func (c *config) check() []error {
 			host = "localhost"
 		}
 		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		c.publicURLFromListen = true
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		p = append(p, fmt.Errorf("ORGAUTH_PUBLIC_URL: %q must be an absolute http(s) URL without query", c.PublicURL))
 	} else if u.Scheme == "http" && !c.Dev && !isLoopback(u.Hostname()) {

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -53,13 +54,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		cfg, err := parseConfig("orgauth serve", args[2:], getenv, stderr)
 		if err != nil {
-			return err
+			return helpIsNoError(err)
 		}
 		return serve(ctx, cfg, stdout, stderr)
 	case "migrate":
 		cfg, err := parseConfig("orgauth migrate", args[2:], getenv, stderr)
 		if err != nil {
-			return err
+			return helpIsNoError(err)
 		}
 		return migrate(ctx, cfg, stdout)
 	case "version":
@@ -71,4 +72,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stderr, "orgauth: unknown command %q\n\n%s", args[1], usage)
 	return errUsage
+}
+
+// helpIsNoError turns the flag package's answer to -h (usage already printed)
+// into success.
+func helpIsNoError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }

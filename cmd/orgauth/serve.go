@@ -34,6 +34,18 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
+	// Listen before anything uses the public URL: when it is derived from an
+	// ephemeral port (ORGAUTH_LISTEN=host:0), only now is the port known.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // on early returns; Serve and Shutdown close it otherwise
+	if cfg.publicURLFromListen {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		host, _, _ := net.SplitHostPort(strings.TrimPrefix(cfg.PublicURL, "http://"))
+		cfg.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
 	masterKey, err := loadMasterKey(cfg)
 	if err != nil {
 		return err
@@ -63,10 +75,6 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Mail: &mail.Dir{Path: filepath.Join(cfg.DataDir, "mail"), From: "orgauth <no-reply@" + hostOf(cfg.PublicURL) + ">", Log: log},
 	})
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,
