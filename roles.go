@@ -88,10 +88,17 @@ var Catalogue = []Permission{
 	PermAPIKeyCreate, PermAPIKeyGet, PermAPIKeyList, PermAPIKeyUpdate, PermAPIKeyDelete,
 }
 
+// systemOnly are the permissions that mean something only in the system scope:
+// a tenant role that matches them by wildcard (Tenant Viewer's "*.list") gains nothing.
+var systemOnly = map[Permission]bool{PermTenantCreate: true, PermTenantList: true, PermTenantDelete: true}
+
 // Covers reports whether the roles held grant every catalogue permission that r
-// grants: only then may their holder give r to someone.
+// grants in r's scope: only then may their holder give r to someone.
 func Covers(held []*Role, r *Role) bool {
 	for _, p := range Catalogue {
+		if r.Scope == ScopeTenant && systemOnly[p] {
+			continue
+		}
 		if r.Has(p) && !anyHas(held, p) {
 			return false
 		}

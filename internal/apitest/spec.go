@@ -120,4 +120,3 @@ func checkErrorShape(body []byte) error {
 	}
 	return nil
 }
-
