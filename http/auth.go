@@ -60,8 +60,10 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 
 // checkPassword finds the user of email in tenant t and checks the password. Every
 // failure costs one password hash and gives the same error, so neither the answer
-// nor its timing tells whether the account exists. Each attempt is counted before
-// the hash is checked, so concurrent guesses cannot get past the lockout.
+// nor its timing tells whether the account exists. The attempt is counted after
+// the hash is computed but before its result is used: only an attempt the store
+// admits (atomically, one at a time) can succeed, so concurrent guesses cannot get
+// past the lockout, and an attempt refused for load (ErrBusy) is no failure.
 func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, password string) (*orgauth.User, error) {
 	fail := func() (*orgauth.User, error) {
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
@@ -80,18 +82,18 @@ func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, pa
 	if err != nil {
 		return nil, err
 	}
-	ok, err := tq.ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
-	if err != nil {
-		return nil, err
-	}
-	if !ok || u.PasswordHash == "" {
+	if u.PasswordHash == "" {
 		return fail()
 	}
 	match, err := s.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return nil, err
 	}
-	if !match || !u.Active() {
+	ok, err := tq.ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !match || !u.Active() {
 		return nil, errCredentials
 	}
 	return u, nil

@@ -47,7 +47,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", body.Ref)
 	}
-	if code == orgauth.ETOOMANY || code == orgauth.EUNAVAILABLE {
+	if (code == orgauth.ETOOMANY || code == orgauth.EUNAVAILABLE) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, body)

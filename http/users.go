@@ -582,6 +582,11 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The new password is checked before the current one: that check counts as a
+	// sign-in attempt, and a refused new password must not add to the lockout.
+	if err := orgauth.DefaultPasswordPolicy.Check(in.NewPassword); err != nil {
+		return err
+	}
 	if u.ID == p.User.ID {
 		if in.CurrentPassword == "" {
 			return orgauth.Errorf(orgauth.EINVALID, "currentPassword is required")
@@ -606,6 +611,9 @@ func (s *Server) passwordChangeByEmail(w http.ResponseWriter, r *http.Request) e
 	}
 	if in.EmailID == "" || in.CurrentPassword == "" || in.NewPassword == "" {
 		return orgauth.Errorf(orgauth.EINVALID, "emailId, currentPassword and newPassword are required")
+	}
+	if err := orgauth.DefaultPasswordPolicy.Check(in.NewPassword); err != nil {
+		return err
 	}
 	t, err := s.resolveOrg(r, r.URL.Query().Get("org"))
 	if err != nil && !isNotFound(err) {
