@@ -209,7 +209,10 @@ func (s *Server) tokenPrincipal(ctx context.Context, raw string) (*principal, er
 	}
 	now := s.cfg.Now()
 	sess, err := s.session(ctx, c.TenantID, c.SessionID)
-	if err != nil || sess.UserID != c.UserID || !sess.Live(now, s.cfg.SessionIdle) {
+	if err != nil {
+		return nil, unauthenticatedIfMissing(err)
+	}
+	if sess.UserID != c.UserID || !sess.Live(now, s.cfg.SessionIdle) {
 		return nil, errUnauthenticated
 	}
 	p, err := s.userPrincipal(ctx, c.TenantID, c.UserID)

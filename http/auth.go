@@ -171,7 +171,10 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	ctx, now := r.Context(), s.cfg.Now()
 	tq := s.store.InTenant(c.TenantID)
 	sess, err := tq.Session(ctx, c.SessionID)
-	if err != nil || sess.UserID != c.UserID || !sess.Live(now, s.cfg.SessionIdle) {
+	if err != nil {
+		return unauthenticatedIfMissing(err)
+	}
+	if sess.UserID != c.UserID || !sess.Live(now, s.cfg.SessionIdle) {
 		return errUnauthenticated
 	}
 	p, err := s.userPrincipal(ctx, c.TenantID, c.UserID)
