@@ -333,23 +333,6 @@ func (s *Server) tenantByName(ctx context.Context, name string) (*orgauth.Tenant
 	return t, nil
 }
 
-// forgetUser drops what is cached about a user after a change, including sessions
-// ended with it.
-func (s *Server) forgetUser(tenantID, userID string, sessionIDs ...string) {
-	s.users.del(tenantID + "/" + userID)
-	for _, id := range sessionIDs {
-		s.sessions.del(id)
-	}
-	s.apiKeys.delIf(func(_ string, k *orgauth.APIKey) bool { return k.UserID == userID })
-}
-
-// forgetTenant drops what is cached about a tenant after a change.
-func (s *Server) forgetTenant(t *orgauth.Tenant) {
-	s.tenants.del(t.Name)
-	s.tenantIDs.del(t.ID)
-	s.tenantN.Store(-1)
-}
-
 // totalTenants counts customer tenants, cached until a tenant is created or deleted.
 func (s *Server) totalTenants(ctx context.Context) (int64, error) {
 	if n := s.tenantN.Load(); n >= 0 {

@@ -164,7 +164,7 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, change func(k
 	if err != nil {
 		return err
 	}
-	s.apiKeys.del(string(hash))
+	s.forgetAPIKey(r.Context(), hash)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -238,7 +238,7 @@ func (s *Server) apiKeysDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.apiKeys.del(string(hash))
+	s.forgetAPIKey(r.Context(), hash)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -238,9 +238,7 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range sessions {
-		s.sessions.del(id)
-	}
+	s.forgetSessions(r.Context(), sessions...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -413,7 +411,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.forgetUser(ut.TenantID, u.ID)
+	s.forgetUser(ctx, ut.TenantID, u.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -77,3 +77,10 @@ func (c *cache[K, V]) delIf(drop func(K, V) bool) {
 		}
 	}
 }
+
+// clear removes every entry.
+func (c *cache[K, V]) clear() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}

@@ -63,6 +63,7 @@ type Server struct {
 	mail      orgauth.Sender
 	masterKey []byte
 	log       *slog.Logger
+	bus       Bus
 	handler   http.Handler
 	origin    string // scheme://host of PublicURL, for CSRF checks
 
@@ -85,6 +86,7 @@ type Deps struct {
 	Mail      orgauth.Sender
 	MasterKey []byte
 	Log       *slog.Logger
+	Bus       Bus // nil for a single instance
 }
 
 // NewServer returns the HTTP handler of the whole API.
@@ -92,7 +94,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{
 		cfg: cfg, store: d.Store, issuer: d.Issuer, hasher: d.Hasher, mail: d.Mail,
-		masterKey: d.MasterKey, log: d.Log,
+		masterKey: d.MasterKey, log: d.Log, bus: d.Bus,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -156,7 +156,7 @@ func (s *Server) tenantsCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.forgetTenant(t)
+	s.forgetTenant(r.Context(), t)
 	s.invite(r, t, admin, link)
 	writeJSON(w, http.StatusCreated, v1Uid{UID: t.ID})
 	return nil
@@ -240,11 +240,7 @@ func (s *Server) tenantsDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.forgetTenant(t)
-	prefix := t.ID + "/"
-	s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, prefix) })
-	s.sessions.delIf(func(_ string, v *orgauth.Session) bool { return v.TenantID == t.ID })
-	s.apiKeys.delIf(func(_ string, k *orgauth.APIKey) bool { return k.TenantID == t.ID })
+	s.forget(r.Context(), msgTenantDeleted+" "+t.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -315,7 +311,7 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request, change fun
 	if err != nil {
 		return err
 	}
-	s.forgetTenant(t)
+	s.forgetTenant(r.Context(), t)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

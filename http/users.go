@@ -323,7 +323,8 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	if err != nil {
 		return err
 	}
-	s.forgetUser(p.Tenant.ID, uid, ended...)
+	s.forgetUser(r.Context(), p.Tenant.ID, uid)
+	s.forgetSessions(r.Context(), ended...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -545,8 +546,7 @@ func (s *Server) usersDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.forgetUser(p.Tenant.ID, uid)
-	s.sessions.delIf(func(_ string, v *orgauth.Session) bool { return v.UserID == uid })
+	s.forgetUser(r.Context(), p.Tenant.ID, uid)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -653,7 +653,8 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, t *orgauth.
 	if err != nil {
 		return err
 	}
-	s.forgetUser(t.ID, u.ID, ended...)
+	s.forgetUser(ctx, t.ID, u.ID)
+	s.forgetSessions(ctx, ended...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
