@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/orgauth/orgauth"
+)
+
+// apiKeyColumns are the columns scanAPIKey reads, in order.
+const apiKeyColumns = `id, tenant_id, user_id, name, annotations, hash, active,
+	expires_at, created_at, updated_at`
+
+// scanAPIKey reads a row of apiKeyColumns.
+func scanAPIKey(row pgx.Row) (*orgauth.APIKey, error) {
+	k := new(orgauth.APIKey)
+	err := row.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, &k.Annotations,
+		&k.Hash, &k.Active, msTime{&k.ExpiresAt}, msTime{&k.CreatedAt}, msTime{&k.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// apiKey returns the key of a single-row query.
+func apiKey(row pgx.Row) (*orgauth.APIKey, error) {
+	k, err := scanAPIKey(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("API key")
+	}
+	return k, wrap("get API key", err)
+}
+
+// CreateAPIKey inserts k, giving it an id if it has none. The user must be in the
+// tenant.
+func (tq *tenantQueries) CreateAPIKey(ctx context.Context, k *orgauth.APIKey) error {
+	k.TenantID = tq.tenant
+	if k.ID == "" {
+		k.ID = orgauth.NewID()
+	}
+	ann, err := jsonb(k.Annotations)
+	if err != nil {
+		return wrap("create API key", err)
+	}
+	tag, err := tq.q.db.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`)
+		SELECT $1::text, tenant_id, id, $2::text, $3::jsonb, $4::bytea, $5::boolean,
+			$6::bigint, $7::bigint, $8::bigint
+		FROM users WHERE tenant_id = $9 AND id = $10`,
+		k.ID, k.Name, ann, blob(k.Hash), k.Active, millis(k.ExpiresAt),
+		millis(k.CreatedAt), millis(k.UpdatedAt), tq.tenant, k.UserID)
+	if isUnique(err) {
+		return orgauth.Errorf(orgauth.ECONFLICT, "the API key already exists")
+	}
+	return mustAffect("create API key", "user", tag, err)
+}
+
+// APIKey returns the key with the given id.
+func (tq *tenantQueries) APIKey(ctx context.Context, id string) (*orgauth.APIKey, error) {
+	return apiKey(tq.q.db.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
+		WHERE tenant_id = $1 AND id = $2`, tq.tenant, id))
+}
+
+// APIKeyByHash finds a key by the hash of its secret, in any tenant.
+func (q *queries) APIKeyByHash(ctx context.Context, hash []byte) (*orgauth.APIKey, error) {
+	return apiKey(q.db.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
+		WHERE hash = $1`, blob(hash)))
+}
+
+// ListAPIKeys returns the keys of the tenant, or of one user, oldest first.
+func (tq *tenantQueries) ListAPIKeys(ctx context.Context, userID string) ([]*orgauth.APIKey, error) {
+	query := `SELECT ` + apiKeyColumns + ` FROM api_keys WHERE tenant_id = $1`
+	args := []any{tq.tenant}
+	if userID != "" {
+		query += ` AND user_id = $2`
+		args = append(args, userID)
+	}
+	rows, err := tq.q.db.Query(ctx, query+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, wrap("list API keys", err)
+	}
+	defer rows.Close()
+	var list []*orgauth.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, wrap("list API keys", err)
+		}
+		list = append(list, k)
+	}
+	return list, wrap("list API keys", rows.Err())
+}
+
+// UpdateAPIKey stores the name, annotations, expiry, active flag and update time of k.
+func (tq *tenantQueries) UpdateAPIKey(ctx context.Context, k *orgauth.APIKey) error {
+	ann, err := jsonb(k.Annotations)
+	if err != nil {
+		return wrap("update API key", err)
+	}
+	tag, err := tq.q.db.Exec(ctx, `UPDATE api_keys SET name = $1, annotations = $2,
+		expires_at = $3, active = $4, updated_at = $5
+		WHERE tenant_id = $6 AND id = $7`,
+		k.Name, ann, millis(k.ExpiresAt), k.Active, millis(k.UpdatedAt), tq.tenant, k.ID)
+	return mustAffect("update API key", "API key", tag, err)
+}
+
+// DeleteAPIKey removes the key.
+func (tq *tenantQueries) DeleteAPIKey(ctx context.Context, id string) error {
+	tag, err := tq.q.db.Exec(ctx,
+		`DELETE FROM api_keys WHERE tenant_id = $1 AND id = $2`, tq.tenant, id)
+	return mustAffect("delete API key", "API key", tag, err)
+}
+
+// signingKeyColumns are the columns of signing_keys, in the order of SigningKeys.
+const signingKeyColumns = `id, algorithm, public_key, sealed_private, created_at,
+	retires_at, expires_at`
+
+// CreateSigningKey inserts k.
+func (q *queries) CreateSigningKey(ctx context.Context, k *orgauth.SigningKey) error {
+	_, err := q.db.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.Algorithm, blob(k.PublicKey), blob(k.SealedPrivate), millis(k.CreatedAt),
+		millis(k.RetiresAt), millis(k.ExpiresAt))
+	if isUnique(err) {
+		return orgauth.Errorf(orgauth.ECONFLICT, "the signing key already exists")
+	}
+	return wrap("create signing key", err)
+}
+
+// SigningKeys returns the keys not yet expired at now, newest first.
+func (q *queries) SigningKeys(ctx context.Context, now time.Time) ([]*orgauth.SigningKey, error) {
+	rows, err := q.db.Query(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
+		WHERE expires_at > $1 ORDER BY created_at DESC, id DESC`, millis(now))
+	if err != nil {
+		return nil, wrap("signing keys", err)
+	}
+	defer rows.Close()
+	var list []*orgauth.SigningKey
+	for rows.Next() {
+		k := new(orgauth.SigningKey)
+		err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivate,
+			msTime{&k.CreatedAt}, msTime{&k.RetiresAt}, msTime{&k.ExpiresAt})
+		if err != nil {
+			return nil, wrap("signing keys", err)
+		}
+		list = append(list, k)
+	}
+	return list, wrap("signing keys", rows.Err())
+}
+
+// AddAudit inserts r, giving it an id if it has none.
+func (q *queries) AddAudit(ctx context.Context, r *orgauth.AuditRecord) error {
+	if r.ID == "" {
+		r.ID = orgauth.NewID()
+	}
+	_, err := q.db.Exec(ctx, `INSERT INTO audit (id, tenant_id, actor_id,
+		action, target, outcome, request_id, client_ip, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		r.ID, r.TenantID, r.ActorID, r.Action, r.Target, r.Outcome, r.RequestID,
+		r.ClientIP, millis(r.CreatedAt))
+	return wrap("add audit", err)
+}
