@@ -47,11 +47,33 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	if t == nil && err == nil {
 		return orgauth.Errorf(orgauth.EINVALID, "org is required: this deployment has several organizations")
 	}
-	u, err := s.checkPassword(r.Context(), t, in.EmailID, in.Password)
+	// The counted attempt, the session and the audit record commit together: one
+	// write transaction per sign-in.
+	ctx, now := r.Context(), s.cfg.Now()
+	var sess *orgauth.Session
+	var rec *orgauth.AuditRecord
+	u, err := s.checkPassword(ctx, t, in.EmailID, in.Password, func(tx orgauth.Queries, u *orgauth.User) error {
+		tq := tx.InTenant(t.ID)
+		if err := tq.LoginSucceeded(ctx, u.ID, now); err != nil {
+			return err
+		}
+		sess = &orgauth.Session{
+			ID: orgauth.NewID(), TenantID: t.ID, UserID: u.ID,
+			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
+		}
+		if err := tq.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		rec = s.auditRecord(ctx, r, t.ID, u.ID)
+		return tx.AddAudit(ctx, rec)
+	})
 	if err != nil {
 		return err
 	}
-	tok, err := s.startSession(w, r, t, u)
+	w.Header()["AuditUid"] = []string{rec.ID}
+	s.users.del(t.ID + "/" + u.ID)
+	s.sessions.put(sess.ID, sess, time.Time{})
+	tok, err := s.sign(t, u.ID, sess)
 	if err != nil {
 		return err
 	}
@@ -64,7 +86,9 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 // the hash is computed but before its result is used: only an attempt the store
 // admits (atomically, one at a time) can succeed, so concurrent guesses cannot get
 // past the lockout, and an attempt refused for load (ErrBusy) is no failure.
-func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, password string) (*orgauth.User, error) {
+// When the attempt succeeds, then (if not nil) runs in the transaction that
+// counted it.
+func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, password string, then func(tx orgauth.Queries, u *orgauth.User) error) (*orgauth.User, error) {
 	fail := func() (*orgauth.User, error) {
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
 			return nil, err
@@ -74,8 +98,7 @@ func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, pa
 	if t == nil || !t.Active || len(password) > orgauth.DefaultPasswordPolicy.MaxBytes {
 		return fail()
 	}
-	tq := s.store.InTenant(t.ID)
-	u, err := tq.UserByEmail(ctx, email)
+	u, err := s.store.InTenant(t.ID).UserByEmail(ctx, email)
 	if isNotFound(err) {
 		return fail()
 	}
@@ -89,7 +112,15 @@ func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, pa
 	if err != nil {
 		return nil, err
 	}
-	ok, err := tq.ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
+	var ok bool
+	err = s.store.Update(ctx, func(tx orgauth.Queries) error {
+		var err error
+		ok, err = tx.InTenant(t.ID).ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
+		if err != nil || !ok || !match || !u.Active() || then == nil {
+			return err // a refused attempt stays counted
+		}
+		return then(tx, u)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -97,28 +128,6 @@ func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, pa
 		return nil, errCredentials
 	}
 	return u, nil
-}
-
-// startSession opens a new session for u and signs its first access token.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, t *orgauth.Tenant, u *orgauth.User) (signed, error) {
-	now := s.cfg.Now()
-	sess := &orgauth.Session{
-		ID: orgauth.NewID(), TenantID: t.ID, UserID: u.ID,
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
-	}
-	err := s.write(w, r, t.ID, u.ID, func(tx orgauth.Queries) error {
-		tq := tx.InTenant(t.ID)
-		if err := tq.LoginSucceeded(r.Context(), u.ID, now); err != nil {
-			return err
-		}
-		return tq.CreateSession(r.Context(), sess)
-	})
-	if err != nil {
-		return signed{}, err
-	}
-	s.users.del(t.ID + "/" + u.ID)
-	s.sessions.put(sess.ID, sess, time.Time{})
-	return s.sign(t, u.ID, sess)
 }
 
 // signed is an access token and when it expires.

@@ -591,7 +591,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) error {
 		if in.CurrentPassword == "" {
 			return orgauth.Errorf(orgauth.EINVALID, "currentPassword is required")
 		}
-		if _, err := s.checkPassword(ctx, p.Tenant, u.Email, in.CurrentPassword); err != nil {
+		if _, err := s.checkPassword(ctx, p.Tenant, u.Email, in.CurrentPassword, nil); err != nil {
 			if err == errCredentials {
 				return orgauth.Errorf(orgauth.EINVALID, "currentPassword is incorrect")
 			}
@@ -622,7 +622,7 @@ func (s *Server) passwordChangeByEmail(w http.ResponseWriter, r *http.Request) e
 	if t == nil && err == nil {
 		return orgauth.Errorf(orgauth.EINVALID, "org is required: this deployment has several organizations")
 	}
-	u, err := s.checkPassword(r.Context(), t, in.EmailID, in.CurrentPassword)
+	u, err := s.checkPassword(r.Context(), t, in.EmailID, in.CurrentPassword, nil)
 	if err != nil {
 		return err
 	}

@@ -37,9 +37,11 @@ type DB struct {
 var _ orgauth.Store = (*DB)(nil)
 
 // pragmas are set on every connection of both pools. The statement journal in
-// memory (temp_store) and memory-mapped reads (mmap_size) matter for speed.
+// memory (temp_store) matters for speed. Reads do not memory-map the file: mapped
+// pages of a large database would count as the server's resident memory, and the
+// hot lookups are served from the server's caches anyway.
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
-	"&_pragma=temp_store(MEMORY)&_pragma=mmap_size(268435456)"
+	"&_pragma=temp_store(MEMORY)"
 
 // Open opens the SQLite database at dsn, a file path or a "file:" URI, creating
 // the file if needed. It must name a file: an in-memory database would not be
@@ -53,7 +55,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	write, err := sql.Open("sqlite", dsn+sep+pragmas+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	write, err := sql.Open("sqlite", dsn+sep+pragmas+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-16384)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", dsn, err)
 	}
