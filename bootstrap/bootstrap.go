@@ -54,6 +54,9 @@ func Run(ctx context.Context, db orgauth.Store, hasher *password.Hasher, email, 
 			Outcome: "success", CreatedAt: now,
 		})
 	})
+	if orgauth.ErrorCode(err) == orgauth.ECONFLICT {
+		return false, nil // another instance starting at the same time made it
+	}
 	if err != nil {
 		return false, fmt.Errorf("creating the first administrator: %w", err)
 	}

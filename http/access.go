@@ -193,11 +193,31 @@ func (s *Server) verify(raw string) (token.Claims, error) {
 		return c, nil
 	}
 	c, err := s.issuer.Verify(raw)
+	if err != nil && s.reloadKeys() {
+		// Another instance may have made a key this one has not loaded yet.
+		c, err = s.issuer.Verify(raw)
+	}
 	if err != nil {
 		return token.Claims{}, errUnauthenticated
 	}
 	s.verified.put(key, c, c.ExpiresAt)
 	return c, nil
+}
+
+// reloadKeys reloads the signing keys from the store, at most once a second
+// whatever the traffic (a flood of forged tokens costs one read a second), and
+// reports whether it did.
+func (s *Server) reloadKeys() bool {
+	now := time.Now().UnixNano()
+	last := s.keysLoaded.Load()
+	if now-last < int64(time.Second) || !s.keysLoaded.CompareAndSwap(last, now) {
+		return false
+	}
+	if err := s.issuer.Rotate(context.Background()); err != nil {
+		s.log.Warn("reloading signing keys", "err", err)
+		return false
+	}
+	return true
 }
 
 // tokenPrincipal resolves an access token to its caller: the token must verify,

@@ -74,6 +74,7 @@ type Server struct {
 	apiKeys    *cache[string, *orgauth.APIKey] // by hash
 	verified   *cache[string, token.Claims]    // by raw token
 	tenantN    atomic.Int64                    // customer tenants, -1 when unknown
+	keysLoaded atomic.Int64                    // unix nanoseconds of the last reload of signing keys
 	authLimit  *limiter
 	resetLimit *limiter
 }

@@ -32,7 +32,8 @@ import (
 // DB is an orgauth.Store on a PostgreSQL database.
 type DB struct {
 	queries
-	pool *pgxpool.Pool
+	pool          *pgxpool.Pool
+	onListenError func(context.Context, error)
 }
 
 var _ orgauth.Store = (*DB)(nil)

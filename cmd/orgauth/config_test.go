@@ -49,7 +49,7 @@ func TestConfig(t *testing.T) {
 			{"ORGAUTH_ROOT_DOMAIN", "https://example.com", "ORGAUTH_ROOT_DOMAIN"},
 			{"ORGAUTH_PUBLIC_URL", "ftp://example.com", "ORGAUTH_PUBLIC_URL"},
 			{"ORGAUTH_PUBLIC_URL", "https://example.com/?x=1", "ORGAUTH_PUBLIC_URL"},
-			{"ORGAUTH_DATABASE_URL", "postgres://db/orgauth", "ORGAUTH_DATABASE_URL"},
+			{"ORGAUTH_DATABASE_URL", "postgres://127.0.0.1:1/orgauth?connect_timeout=2", "ORGAUTH_DATABASE_URL"},
 		} {
 			env := testEnv(t.TempDir())
 			env[c.key] = c.value

@@ -15,9 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orgauth/orgauth"
 	orgauthhttp "github.com/orgauth/orgauth/http"
 	"github.com/orgauth/orgauth/mail"
 	"github.com/orgauth/orgauth/password"
+	"github.com/orgauth/orgauth/postgres"
 	"github.com/orgauth/orgauth/sqlite"
 	"github.com/orgauth/orgauth/token"
 )
@@ -66,12 +68,19 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := firstStart(ctx, db, hasher, cfg, stdout, log); err != nil {
 		return err
 	}
+	// Instances sharing a PostgreSQL database tell each other what to drop from
+	// their caches.
+	var bus orgauthhttp.Bus
+	pg, shared := db.(*postgres.DB)
+	if shared {
+		bus = pg
+	}
 	srv := orgauthhttp.NewServer(orgauthhttp.Config{
 		PublicURL: cfg.PublicURL, RootDomain: cfg.RootDomain, Dev: cfg.Dev,
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		AuthRate: cfg.AuthRate, AuthBurst: cfg.AuthBurst, ResetRate: cfg.ResetRate, ResetBurst: cfg.ResetBurst,
 	}, orgauthhttp.Deps{
-		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: masterKey, Log: log,
+		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: masterKey, Log: log, Bus: bus,
 		Mail: &mail.Dir{Path: filepath.Join(cfg.DataDir, "mail"), From: "orgauth <no-reply@" + hostOf(cfg.PublicURL) + ">", Log: log},
 	})
 
@@ -88,6 +97,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "orgauth listening on %s (public URL %s)\n", ln.Addr(), cfg.PublicURL)
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
 
+	if shared {
+		pg.OnListenError(func(ctx context.Context, err error) { log.WarnContext(ctx, "cache invalidation listener", "err", err) })
+		go pg.Listen(ctx, srv.Invalidate, srv.Flush, time.Second)
+	}
 	go maintain(ctx, issuer, srv, log)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -143,8 +156,16 @@ func migrate(ctx context.Context, cfg *config, stdout io.Writer) error {
 	return nil
 }
 
-// openStore opens the configured database.
-func openStore(ctx context.Context, cfg *config) (*sqlite.DB, error) {
+// store is what the command needs of a storage backend.
+type store interface {
+	orgauth.Store
+	Migrate(ctx context.Context) error
+	SchemaVersion(ctx context.Context) (have, known int, err error)
+}
+
+// openStore opens the configured database: PostgreSQL for a postgres:// URL, else
+// a SQLite file.
+func openStore(ctx context.Context, cfg *config) (store, error) {
 	dsn := cfg.DatabaseURL
 	switch {
 	case dsn == "":
@@ -155,7 +176,11 @@ func openStore(ctx context.Context, cfg *config) (*sqlite.DB, error) {
 	case strings.HasPrefix(dsn, "sqlite://"):
 		dsn = strings.TrimPrefix(dsn, "sqlite://")
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("ORGAUTH_DATABASE_URL: this build stores data in SQLite only; give a file path or sqlite:// URL")
+		db, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("ORGAUTH_DATABASE_URL: %w", err)
+		}
+		return db, nil
 	}
 	return sqlite.Open(ctx, dsn)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/orgauth/orgauth/bootstrap"
 	orgauthhttp "github.com/orgauth/orgauth/http"
 	"github.com/orgauth/orgauth/password"
+	"github.com/orgauth/orgauth/postgres"
 	"github.com/orgauth/orgauth/sqlite"
 	"github.com/orgauth/orgauth/token"
 )
@@ -33,11 +34,20 @@ const (
 	AdminPassword = "Adm1n-Passw0rd!"
 )
 
+// store is a storage backend the environment can run on.
+type store interface {
+	orgauth.Store
+	Migrate(ctx context.Context) error
+}
+
 // Clock is a test clock: it stands still until advanced.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time
 }
+
+// NewClock returns a clock standing at a fixed date.
+func NewClock() *Clock { return &Clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
@@ -107,7 +117,11 @@ type Options struct {
 	AuthRate   float64 // 0: no rate limit (most tests sign in often)
 	AuthBurst  float64
 	Hasher     *password.Config // default: cheap argon2id parameters
-	Config     func(*orgauthhttp.Config)
+	// DatabaseURL selects PostgreSQL (see PostgresURL); instances given the same
+	// URL share the database and tell each other of cache invalidations.
+	DatabaseURL string
+	Clock       *Clock // share one clock between instances; default: a new one
+	Config      func(*orgauthhttp.Config)
 }
 
 // Env is one running orgauth.
@@ -115,7 +129,7 @@ type Env struct {
 	T         testing.TB
 	URL       string
 	Clock     *Clock
-	Store     *sqlite.DB
+	Store     orgauth.Store
 	Mail      *Mailbox
 	Hasher    *password.Hasher
 	MasterKey []byte
@@ -131,8 +145,15 @@ func New(t testing.TB, opts ...Options) *Env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orgauth.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var db store
+	var err error
+	if o.DatabaseURL != "" {
+		db, err = postgres.Open(ctx, o.DatabaseURL)
+	} else {
+		db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "orgauth.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +161,10 @@ func New(t testing.TB, opts ...Options) *Env {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock := &Clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := o.Clock
+	if clock == nil {
+		clock = NewClock()
+	}
 	key := bytes.Repeat([]byte{7}, 32)
 	issuer, err := token.NewIssuer(ctx, db, token.Config{Issuer: "http://orgauth.test", Audience: "http://orgauth.test", MasterKey: key, Now: clock.Now})
 	if err != nil {
@@ -167,9 +191,20 @@ func New(t testing.TB, opts ...Options) *Env {
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
+	pg, shared := db.(*postgres.DB)
+	var bus orgauthhttp.Bus
+	if shared {
+		bus = pg
+	}
 	srv := orgauthhttp.NewServer(cfg, orgauthhttp.Deps{
-		Store: db, Issuer: issuer, Hasher: hasher, Mail: env.Mail, MasterKey: key, Log: log,
+		Store: db, Issuer: issuer, Hasher: hasher, Mail: env.Mail, MasterKey: key, Log: log, Bus: bus,
 	})
+	if shared {
+		listening := make(chan struct{})
+		var once sync.Once
+		go pg.Listen(ctx, srv.Invalidate, func() { srv.Flush(); once.Do(func() { close(listening) }) }, 100*time.Millisecond)
+		<-listening
+	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	env.URL = ts.URL
