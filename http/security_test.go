@@ -1474,8 +1474,12 @@ func TestSec16_APIKeys(t *testing.T) {
 		t.Fatalf("key acts as %+v", info)
 	}
 	// Keys that look like keys but are not.
+	last := "A" // another canonical last character than the key's own
+	if strings.HasSuffix(secret, "A") {
+		last = "E"
+	}
 	for _, bad := range []string{
-		secret[:len(secret)-1] + "A", "oak_" + secB64(make([]byte, 32)), strings.TrimPrefix(secret, "oak_"),
+		secret[:len(secret)-1] + last, "oak_" + secB64(make([]byte, 32)), strings.TrimPrefix(secret, "oak_"),
 		"OAK_" + body, secret + "=", "Bearer " + secret,
 	} {
 		if st := use(bad); st != 401 {
