@@ -43,7 +43,8 @@ type serverConfig struct {
 func (c serverConfig) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ORGAUTH_") {
+		// The profiler address passes through, to profile the server under load.
+		if !strings.HasPrefix(kv, "ORGAUTH_") || strings.HasPrefix(kv, "ORGAUTH_DEBUG_LISTEN=") {
 			env = append(env, kv)
 		}
 	}

@@ -41,6 +41,7 @@ type config struct {
 	ResetRate, ResetBurst float64
 
 	ShutdownTimeout time.Duration
+	DebugListen     string
 
 	// publicURLFromListen says PublicURL was derived from Listen; serve puts in
 	// the port actually listened on (Listen may ask for an ephemeral port, :0).
@@ -141,6 +142,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	float(&c.AuthBurst, "auth-burst", "ORGAUTH_AUTH_BURST", 5, "burst of the auth rate limit")
 	float(&c.ResetRate, "reset-rate", "ORGAUTH_RESET_RATE", 2, "requests/s per client address on password-reset mail requests (0: off)")
 	float(&c.ResetBurst, "reset-burst", "ORGAUTH_RESET_BURST", 2, "burst of the reset rate limit")
+	str(&c.DebugListen, "debug-listen", "ORGAUTH_DEBUG_LISTEN", "", "address of a separate listener for Go's profiler (/debug/pprof/); off when empty, keep it private")
 	duration(&c.ShutdownTimeout, "shutdown-timeout", "ORGAUTH_SHUTDOWN_TIMEOUT", 15*time.Second, "how long in-flight requests may finish on shutdown")
 
 	if err := fs.Parse(args); err != nil {

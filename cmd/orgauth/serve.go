@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if shared {
 		pg.OnListenError(func(ctx context.Context, err error) { log.WarnContext(ctx, "cache invalidation listener", "err", err) })
 		go pg.Listen(ctx, srv.Invalidate, srv.Flush, time.Second)
+	}
+	if cfg.DebugListen != "" {
+		go debugServer(ctx, cfg.DebugListen, log)
 	}
 	go maintain(ctx, issuer, srv, log)
 	served := make(chan error, 1)
@@ -236,4 +240,22 @@ func hostOf(u string) string {
 	}
 	host, _, _ := strings.Cut(s, "/")
 	return host
+}
+
+// debugServer serves Go's profiler on its own address until ctx ends. It is off
+// unless ORGAUTH_DEBUG_LISTEN is set, and must not be reachable from outside.
+func debugServer(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Info("profiler listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("profiler", "err", err)
+	}
 }
