@@ -54,6 +54,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	cfg.ConnConfig.Tracer = counter{}
 	return openConfig(ctx, cfg)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"expvar"
 	"fmt"
 	"io"
 	"log/slog"
@@ -242,13 +243,14 @@ func hostOf(u string) string {
 	return host
 }
 
-// debugServer serves Go's profiler on its own address until ctx ends. It is off
+// debugServer serves Go's profiler and expvar's counters on its own address until ctx ends. It is off
 // unless ORGAUTH_DEBUG_LISTEN is set, and must not be reachable from outside.
 func debugServer(ctx context.Context, addr string, log *slog.Logger) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/vars", expvar.Handler())
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
