@@ -99,7 +99,7 @@ func (s *Server) handle(rt route) http.Handler {
 	})
 }
 
-// admit applies the route's rate limit.
+// admit applies the route's rate limit: one bucket per client address and operation.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt route) error {
 	var l *limiter
 	switch rt.access.limit {
@@ -108,7 +108,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt route) error {
 	case resetLimit:
 		l = s.resetLimit
 	}
-	if ok, wait := l.allow(clientAddr(r)); !ok {
+	if ok, wait := l.allow(clientAddr(r) + " " + rt.pattern); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return orgauth.Errorf(orgauth.ETOOMANY, "too many requests, retry later")
 	}
