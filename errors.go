@@ -12,6 +12,7 @@ const (
 	EUNAUTHORIZED = "Unauthorized"       // no valid credentials
 	EFORBIDDEN    = "Forbidden"          // authenticated but not allowed
 	ENOTFOUND     = "NotFound"           // no such object (or not visible to the caller)
+	EMETHOD       = "MethodNotAllowed"   // the path exists, the method does not
 	ECONFLICT     = "Conflict"           // the object already exists or changed
 	ETOOMANY      = "TooManyRequests"    // rate limited or overloaded
 	ETOOLARGE     = "RequestTooLarge"    // the request body is over the limit

@@ -16,6 +16,7 @@ var codes = map[string]int{
 	orgauth.EUNAUTHORIZED: http.StatusUnauthorized,
 	orgauth.EFORBIDDEN:    http.StatusForbidden,
 	orgauth.ENOTFOUND:     http.StatusNotFound,
+	orgauth.EMETHOD:       http.StatusMethodNotAllowed,
 	orgauth.ECONFLICT:     http.StatusConflict,
 	orgauth.ETOOMANY:      http.StatusTooManyRequests,
 	orgauth.ETOOLARGE:     http.StatusRequestEntityTooLarge,

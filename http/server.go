@@ -118,11 +118,33 @@ func NewServer(cfg Config, d Deps) *Server {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, s.handle(rt))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, orgauth.Errorf(orgauth.ENOTFOUND, "no such operation: %s %s", r.Method, redactPath(r.URL.Path)))
-	})
-	s.handler = s.logRequests(mux)
+	s.handler = s.logRequests(s.orNotFound(mux))
 	return s
+}
+
+// orNotFound answers what no route matches in the error shape: 405 with Allow when
+// the path exists with other methods, else 404.
+func (s *Server) orNotFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			other := *r
+			other.Method = m
+			if _, pattern := mux.Handler(&other); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			s.writeError(w, r, orgauth.Errorf(orgauth.ENOTFOUND, "no such operation: %s %s", r.Method, redactPath(r.URL.Path)))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, orgauth.Errorf(orgauth.EMETHOD, "%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", ")))
+	})
 }
 
 // ServeHTTP serves one request.
