@@ -61,6 +61,39 @@ func (p *principal) has(perm orgauth.Permission) bool {
 	return false
 }
 
+// systemAdmin reports whether the caller holds a system-scope role: only then may
+// it act on other tenants.
+func (p *principal) systemAdmin() bool {
+	if !p.Tenant.System {
+		return false
+	}
+	for _, r := range p.Roles {
+		if r.Scope == orgauth.ScopeSystem {
+			return true
+		}
+	}
+	return false
+}
+
+// mayManage reports whether the caller may act on another user u (set their
+// password, disable, delete or edit them, create or change their API keys): it
+// must hold every permission u holds, so no one can take over a more powerful
+// account. Anyone may manage themselves.
+func (p *principal) mayManage(u *orgauth.User) error {
+	if u.ID == p.User.ID {
+		return nil
+	}
+	if p.SelfOnly {
+		return orgauth.Errorf(orgauth.EFORBIDDEN, "you may only act on your own account")
+	}
+	for _, id := range u.Roles {
+		if role, ok := orgauth.BuiltinRole(id); ok && !orgauth.Covers(p.Roles, role) {
+			return orgauth.Errorf(orgauth.EFORBIDDEN, "this user holds permissions you do not hold")
+		}
+	}
+	return nil
+}
+
 // mayActOn reports whether the caller may act on the user with the given id: itself,
 // or anyone in its tenant when it holds the route's permission.
 func (p *principal) mayActOn(userID string) bool { return !p.SelfOnly || userID == p.User.ID }
@@ -126,10 +159,10 @@ func (s *Server) authorize(r *http.Request, a access) (*principal, error) {
 	if p.Cookie && !safeMethod(r.Method) && !s.sameOrigin(r) {
 		return nil, orgauth.Errorf(orgauth.EFORBIDDEN, "cross-site request refused: send the token in the Authorization header")
 	}
-	if a.system && !p.Tenant.System {
+	if a.system && !p.systemAdmin() {
 		return nil, orgauth.Errorf(orgauth.EFORBIDDEN, "this operation is for system administrators")
 	}
-	if tid := r.PathValue("tenantUid"); tid != "" && !p.Tenant.System && tid != p.Tenant.ID {
+	if tid := r.PathValue("tenantUid"); tid != "" && !p.systemAdmin() && tid != p.Tenant.ID {
 		return nil, orgauth.Errorf(orgauth.ENOTFOUND, "tenant not found")
 	}
 	if a.perm != "" && !p.has(a.perm) {
@@ -143,6 +176,15 @@ func (s *Server) authorize(r *http.Request, a access) (*principal, error) {
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// crossSite reports whether a browser says the request comes from another site.
+func (s *Server) crossSite(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site != "same-origin" && site != "none"
+	}
+	o := r.Header.Get("Origin")
+	return o != "" && o != s.origin
 }
 
 // sameOrigin reports whether a cookie-authenticated request comes from a page of
@@ -251,6 +293,7 @@ func (s *Server) apiKeyPrincipal(ctx context.Context, secret string) (*principal
 	}
 	k, ok := s.apiKeys.get(string(hash))
 	if !ok {
+		gen := s.apiKeys.gen()
 		k, err = s.store.APIKeyByHash(ctx, hash)
 		if err != nil {
 			if orgauth.ErrorCode(err) == orgauth.ENOTFOUND {
@@ -258,7 +301,7 @@ func (s *Server) apiKeyPrincipal(ctx context.Context, secret string) (*principal
 			}
 			return nil, err
 		}
-		s.apiKeys.put(string(hash), k, time.Time{})
+		s.apiKeys.putAt(string(hash), k, time.Time{}, gen)
 	}
 	if !k.Usable(s.cfg.Now()) {
 		return nil, errUnauthenticated
@@ -305,11 +348,12 @@ func (s *Server) session(ctx context.Context, tenantID, id string) (*orgauth.Ses
 	if sess, ok := s.sessions.get(id); ok && sess.TenantID == tenantID {
 		return sess, nil
 	}
+	gen := s.sessions.gen()
 	sess, err := s.store.InTenant(tenantID).Session(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s.sessions.put(id, sess, time.Time{})
+	s.sessions.putAt(id, sess, time.Time{}, gen)
 	return sess, nil
 }
 
@@ -319,11 +363,12 @@ func (s *Server) user(ctx context.Context, tenantID, id string) (*orgauth.User, 
 	if u, ok := s.users.get(key); ok {
 		return u, nil
 	}
+	gen := s.users.gen()
 	u, err := s.store.InTenant(tenantID).User(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s.users.put(key, u, time.Time{})
+	s.users.putAt(key, u, time.Time{}, gen)
 	return u, nil
 }
 
@@ -332,11 +377,12 @@ func (s *Server) tenantByID(ctx context.Context, id string) (*orgauth.Tenant, er
 	if t, ok := s.tenantIDs.get(id); ok {
 		return t, nil
 	}
+	gen := s.tenantIDs.gen()
 	t, err := s.store.Tenant(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s.tenantIDs.put(id, t, time.Time{})
+	s.tenantIDs.putAt(id, t, time.Time{}, gen)
 	return t, nil
 }
 
@@ -345,11 +391,12 @@ func (s *Server) tenantByName(ctx context.Context, name string) (*orgauth.Tenant
 	if t, ok := s.tenants.get(name); ok {
 		return t, nil
 	}
+	gen := s.tenants.gen()
 	t, err := s.store.TenantByName(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	s.tenants.put(name, t, time.Time{})
+	s.tenants.putAt(name, t, time.Time{}, gen)
 	return t, nil
 }
 

@@ -13,6 +13,7 @@ import (
 const (
 	apiKeyDefaultTTL = 30 * 24 * time.Hour
 	apiKeyMaxTTL     = 366 * 24 * time.Hour
+	maxKeysPerUser   = 100
 )
 
 func (s *Server) toV1ApiKey(ctx context.Context, tenantID string, k *orgauth.APIKey) v1ApiKey {
@@ -111,6 +112,16 @@ func (s *Server) apiKeysCreate(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if err := p.mayManage(u); err != nil {
+			return err
+		}
+		keys, err := tq.ListAPIKeys(ctx, owner)
+		if err != nil {
+			return err
+		}
+		if len(keys) >= maxKeysPerUser {
+			return orgauth.Errorf(orgauth.EINVALID, "a user may have at most %d API keys; delete unused ones", maxKeysPerUser)
+		}
 		return tq.CreateAPIKey(ctx, k)
 	})
 	if err != nil {
@@ -133,6 +144,19 @@ func (s *Server) targetKey(ctx context.Context, tq orgauth.TenantQueries, id str
 	return k, err
 }
 
+// mayManageOwner checks that the caller may manage the owner of key k.
+func (s *Server) mayManageOwner(ctx context.Context, tq orgauth.TenantQueries, k *orgauth.APIKey) error {
+	p := principalFrom(ctx)
+	if k.UserID == p.User.ID {
+		return nil
+	}
+	owner, err := tq.User(ctx, k.UserID)
+	if err != nil {
+		return err
+	}
+	return p.mayManage(owner)
+}
+
 func (s *Server) apiKeysGet(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	k, err := s.targetKey(r.Context(), s.store.InTenant(p.Tenant.ID), r.PathValue("uid"))
@@ -152,6 +176,9 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request, change func(k
 		tq := tx.InTenant(p.Tenant.ID)
 		k, err := s.targetKey(r.Context(), tq, id)
 		if err != nil {
+			return err
+		}
+		if err := s.mayManageOwner(r.Context(), tq, k); err != nil {
 			return err
 		}
 		if err := change(k); err != nil {
@@ -230,6 +257,9 @@ func (s *Server) apiKeysDelete(w http.ResponseWriter, r *http.Request) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		k, err := s.targetKey(r.Context(), tq, id)
 		if err != nil {
+			return err
+		}
+		if err := s.mayManageOwner(r.Context(), tq, k); err != nil {
 			return err
 		}
 		hash = k.Hash

@@ -77,7 +77,7 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return s.answerToken(w, t, tok, setCookie)
+	return s.answerToken(w, r, tok, setCookie)
 }
 
 // checkPassword finds the user of email in tenant t and checks the password. Every
@@ -156,8 +156,11 @@ func (s *Server) sign(t *orgauth.Tenant, userID string, sess *orgauth.Session) (
 }
 
 // answerToken answers with the token and, when asked, sets the cookie.
-func (s *Server) answerToken(w http.ResponseWriter, t *orgauth.Tenant, tok signed, setCookie bool) error {
-	if setCookie {
+//
+// A cross-site request never gets the cookie: otherwise a page elsewhere could sign
+// a visitor's browser into the page owner's account (login CSRF).
+func (s *Server) answerToken(w http.ResponseWriter, r *http.Request, tok signed, setCookie bool) error {
+	if setCookie && !s.crossSite(r) {
 		http.SetCookie(w, &http.Cookie{
 			Name: cookieName, Value: tok.raw, Path: "/",
 			Expires: tok.expires, HttpOnly: true, Secure: !s.cfg.Dev, SameSite: http.SameSiteLaxMode,
@@ -190,17 +193,24 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	gen := s.sessions.gen()
 	if err := tq.TouchSession(ctx, sess.ID, now); err != nil {
 		return unauthenticatedIfMissing(err)
 	}
 	touched := *sess
 	touched.LastUsedAt = now
-	s.sessions.put(sess.ID, &touched, time.Time{})
+	s.sessions.putAt(sess.ID, &touched, time.Time{}, gen)
 	tok, err := s.sign(p.Tenant, p.User.ID, &touched)
 	if err != nil {
 		return err
 	}
-	return s.answerToken(w, p.Tenant, tok, setCookie)
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		// The browser holds another sign-in: refreshing this token must not replace it.
+		if other, err := s.verify(c.Value); err != nil || other.SessionID != sess.ID {
+			setCookie = false
+		}
+	}
+	return s.answerToken(w, r, tok, setCookie)
 }
 
 // revokeTokens ends the sessions of the given tokens, or the caller's own session
@@ -339,7 +349,7 @@ func (s *Server) authOrgs(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		t, err := s.tenantByID(r.Context(), u.TenantID)
-		if err != nil || !t.Active {
+		if err != nil || !t.Active || (t.System && t.ID != p.Tenant.ID) {
 			continue
 		}
 		out.Organizations = append(out.Organizations, v1Organization{

@@ -2,6 +2,7 @@ package http
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -9,12 +10,17 @@ import (
 // name, sessions, principals, verified tokens) off the store; every write that
 // changes a cached object deletes its entry, and the TTL bounds how long a change
 // made elsewhere can go unseen.
+//
+// A value loaded from the store must not be cached after an invalidation that
+// happened while it was loaded: loaders take gen() before reading the store and
+// store the value with putAt, which drops it if anything was deleted meanwhile.
 type cache[K comparable, V any] struct {
-	mu  sync.RWMutex
-	m   map[K]cacheEntry[V]
-	max int
-	ttl time.Duration
-	now func() time.Time
+	gens atomic.Uint64 // deletions so far
+	mu   sync.RWMutex
+	m    map[K]cacheEntry[V]
+	max  int
+	ttl  time.Duration
+	now  func() time.Time
 }
 
 type cacheEntry[V any] struct {
@@ -38,14 +44,31 @@ func (c *cache[K, V]) get(k K) (V, bool) {
 	return e.v, true
 }
 
+// gen returns the count of deletions so far, for putAt.
+func (c *cache[K, V]) gen() uint64 { return c.gens.Load() }
+
+// putAt stores v for k like put, unless an entry was deleted since gen was taken.
+func (c *cache[K, V]) putAt(k K, v V, until time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gens.Load() != gen {
+		return
+	}
+	c.putLocked(k, v, until)
+}
+
 // put stores v for k until the TTL passes or until, if earlier, until.
 func (c *cache[K, V]) put(k K, v V, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(k, v, until)
+}
+
+func (c *cache[K, V]) putLocked(k K, v V, until time.Time) {
 	exp := c.now().Add(c.ttl)
 	if !until.IsZero() && until.Before(exp) {
 		exp = until
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		// Evict about a tenth; map iteration order makes the choice random.
 		n := c.max/10 + 1
@@ -63,6 +86,7 @@ func (c *cache[K, V]) put(k K, v V, until time.Time) {
 // del removes k.
 func (c *cache[K, V]) del(k K) {
 	c.mu.Lock()
+	c.gens.Add(1)
 	delete(c.m, k)
 	c.mu.Unlock()
 }
@@ -71,6 +95,7 @@ func (c *cache[K, V]) del(k K) {
 func (c *cache[K, V]) delIf(drop func(K, V) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gens.Add(1)
 	for k, e := range c.m {
 		if drop(k, e.v) {
 			delete(c.m, k)
@@ -81,6 +106,7 @@ func (c *cache[K, V]) delIf(drop func(K, V) bool) {
 // clear removes every entry.
 func (c *cache[K, V]) clear() {
 	c.mu.Lock()
+	c.gens.Add(1)
 	clear(c.m)
 	c.mu.Unlock()
 }

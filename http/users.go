@@ -27,9 +27,10 @@ func toV1User(u *orgauth.User, link string) v1User {
 }
 
 // pendingLink returns the activation link of a user who has not activated yet,
-// for callers allowed to see other users; "" otherwise.
+// for callers who could have invited that user (user.create, and every permission
+// the user will hold); "" otherwise. The link is a live credential.
 func (s *Server) pendingLink(ctx context.Context, p *principal, u *orgauth.User) (string, error) {
-	if u.Activated || p.SelfOnly {
+	if u.Activated || p.SelfOnly || !p.has(orgauth.PermUserCreate) || p.mayManage(u) != nil {
 		return "", nil
 	}
 	t, err := s.store.InTenant(u.TenantID).LatestUserToken(ctx, u.ID, orgauth.PurposeActivation, s.cfg.Now())
@@ -301,13 +302,18 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	p := principalFrom(r.Context())
 	uid := r.PathValue("uid")
 	var ended []string
+	var reinvite *orgauth.User
+	var link string
 	err := s.write(w, r, p.Tenant.ID, uid, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		u, err := s.targetUser(r.Context(), tq, uid)
 		if err != nil {
 			return err
 		}
-		wasDisabled := u.Disabled
+		if err := p.mayManage(u); err != nil {
+			return err
+		}
+		wasDisabled, oldEmail := u.Disabled, u.Email
 		if err := change(u); err != nil {
 			return err
 		}
@@ -316,7 +322,14 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 			return err
 		}
 		if u.Disabled && !wasDisabled {
-			ended, err = tq.RevokeUserSessions(r.Context(), u.ID, "", s.cfg.Now())
+			if ended, err = tq.RevokeUserSessions(r.Context(), u.ID, "", s.cfg.Now()); err != nil {
+				return err
+			}
+		}
+		if !u.Activated && u.Email != oldEmail {
+			// The old address must not keep a way in: a new link supersedes the old.
+			reinvite = u
+			link, err = s.newActivation(r, tq, u)
 		}
 		return err
 	})
@@ -325,6 +338,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	}
 	s.forgetUser(r.Context(), p.Tenant.ID, uid)
 	s.forgetSessions(r.Context(), ended...)
+	if reinvite != nil {
+		s.invite(r, p.Tenant, reinvite, link)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -537,11 +553,15 @@ func (s *Server) usersDelete(w http.ResponseWriter, r *http.Request) error {
 		return orgauth.Errorf(orgauth.EINVALID, "you cannot delete your own account")
 	}
 	err := s.write(w, r, p.Tenant.ID, uid, func(tx orgauth.Queries) error {
-		err := tx.InTenant(p.Tenant.ID).DeleteUser(r.Context(), uid)
-		if isNotFound(err) {
-			return orgauth.Errorf(orgauth.ENOTFOUND, "user not found")
+		tq := tx.InTenant(p.Tenant.ID)
+		u, err := s.targetUser(r.Context(), tq, uid)
+		if err != nil {
+			return err
 		}
-		return err
+		if err := p.mayManage(u); err != nil {
+			return err
+		}
+		return tq.DeleteUser(r.Context(), uid)
 	})
 	if err != nil {
 		return err
@@ -580,6 +600,9 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(ctx)
 	u, err := s.targetUser(ctx, s.store.InTenant(p.Tenant.ID), r.PathValue("uid"))
 	if err != nil {
+		return err
+	}
+	if err := p.mayManage(u); err != nil {
 		return err
 	}
 	// The new password is checked before the current one: that check counts as a
