@@ -138,8 +138,21 @@ type stats struct {
 	// CPUms and Faults are the CPU time and minor page faults of the serving
 	// process (orgauth, the baseline, or the bench itself for the raw hash
 	// rate) per answer, from /proc/<pid>/stat over the measured windows.
-	CPUms     float64  `json:"server_cpu_ms_per_req"`
-	Faults    float64  `json:"server_minor_faults_per_req"`
+	CPUms  float64 `json:"server_cpu_ms_per_req"`
+	Faults float64 `json:"server_minor_faults_per_req"`
+	// RoundTrips is the increase of orgauth's orgauth_postgres_round_trips per
+	// answer over the measured windows: statements sent to PostgreSQL, BEGIN
+	// and COMMIT included. Nil on SQLite and for the bench's own work.
+	RoundTrips *float64 `json:"postgres_round_trips_per_req,omitempty"`
+	// WriteXacts and WALBytes are the transaction ids PostgreSQL assigned (one
+	// per transaction that writes) and the WAL it wrote, per answer, over the
+	// measured windows; cluster-wide figures. Nil on SQLite.
+	WriteXacts *float64 `json:"postgres_write_xacts_per_req,omitempty"`
+	WALBytes   *float64 `json:"postgres_wal_bytes_per_req,omitempty"`
+	// DBCPUms is the CPU time of the PostgreSQL server's processes per
+	// answer, when it runs on this machine. Nil on SQLite (its work is in
+	// orgauth's CPU time).
+	DBCPUms   *float64 `json:"postgres_cpu_ms_per_req,omitempty"`
 	ErrorKind []string `json:"error_samples,omitempty"` // up to 5 distinct error messages
 }
 
@@ -171,6 +184,14 @@ type loop struct {
 	pid      int // the process doing the work, whose CPU time and page faults are counted
 	ticks    int64
 	faults   int64
+	probe    *windowProbe // reads orgauth's and the database's counters; nil: none
+	rt       int64        // round trips, over the windows so far
+	xids     int64
+	wal      int64
+	dbTicks  int64
+	rtOK     bool // every window had its round trips read
+	dbOK     bool // and its database counters
+	ticksOK  bool // and the database server's CPU time
 	works    []work
 	lat      [][]time.Duration
 	errs     []int
@@ -182,7 +203,7 @@ type loop struct {
 // newLoop prepares n workers with newWorker (connecting, signing in); the
 // preparation is not measured. close, if not nil, is called by loop.stop.
 func newLoop(pid, n int, newWorker func(w int) (work, error), close func()) (*loop, error) {
-	l := &loop{pid: pid, works: make([]work, n), lat: make([][]time.Duration, n), errs: make([]int, n), close: close}
+	l := &loop{pid: pid, works: make([]work, n), lat: make([][]time.Duration, n), errs: make([]int, n), close: close, rtOK: true, dbOK: true, ticksOK: true}
 	for w := range l.works {
 		f, err := newWorker(w)
 		if err != nil {
@@ -200,20 +221,36 @@ func newLoop(pid, n int, newWorker func(w int) (work, error), close func()) (*lo
 // the queues first. Counting the units completed inside the window, rather than
 // those started in it, keeps the rate unbiased even at 4 workers and 30 units/s.
 func (l *loop) round(ctx context.Context, warmup, duration time.Duration) error {
+	type edge struct {
+		proc  procSample
+		probe probeSample
+	}
 	var (
-		wg     sync.WaitGroup
-		before procSample
-		once   sync.Once
+		wg, edges     sync.WaitGroup
+		before, after edge
 	)
 	now := time.Now()
 	begin, end := now.Add(warmup), now.Add(warmup+duration)
-	// The process sample is taken when the window opens; approximate, as the
-	// answers in flight at that moment straddle it, but those balance the ones
-	// in flight when it closes.
-	go func() {
-		time.Sleep(time.Until(begin))
-		once.Do(func() { before = sampleProc(l.pid) })
-	}()
+	// The process's CPU time and page faults, and the server's round trips and
+	// the database's write counters, are read when the window opens and when it
+	// closes; approximate, as the answers in flight at either moment straddle
+	// it, but in a steady state those at the opening balance those at the
+	// closing. (Reading the closing figures only once the answers in flight
+	// have come in would count the work of answers that do not count.)
+	sampleAt := func(t time.Time, e *edge) {
+		defer edges.Done()
+		select {
+		case <-time.After(time.Until(t)):
+		case <-ctx.Done():
+		}
+		e.proc = sampleProc(l.pid)
+		if l.probe != nil {
+			e.probe = l.probe.sample(context.WithoutCancel(ctx))
+		}
+	}
+	edges.Add(2)
+	go sampleAt(begin, &before)
+	go sampleAt(end, &after)
 	for w := range l.works {
 		wg.Add(1)
 		go func() {
@@ -237,10 +274,18 @@ func (l *loop) round(ctx context.Context, warmup, duration time.Duration) error 
 		}()
 	}
 	wg.Wait()
-	once.Do(func() { before = sampleProc(l.pid) })
-	after := sampleProc(l.pid)
-	l.ticks += after.ticks - before.ticks
-	l.faults += after.minflt - before.minflt
+	edges.Wait()
+	l.ticks += after.proc.ticks - before.proc.ticks
+	l.faults += after.proc.minflt - before.proc.minflt
+	if l.probe != nil {
+		l.rtOK = l.rtOK && before.probe.ok && after.probe.ok
+		l.dbOK = l.dbOK && before.probe.dbOK && after.probe.dbOK
+		l.rt += after.probe.roundTrips - before.probe.roundTrips
+		l.xids += after.probe.db.nextXID - before.probe.db.nextXID
+		l.wal += after.probe.db.walBytes - before.probe.db.walBytes
+		l.ticksOK = l.ticksOK && before.probe.ticksOK && after.probe.ticksOK
+		l.dbTicks += after.probe.dbTicks - before.probe.dbTicks
+	}
 	l.measured += duration
 	return ctx.Err()
 }
@@ -260,6 +305,21 @@ func (l *loop) stats() stats {
 	}
 	if l.measured > 0 {
 		st.RPS = float64(st.Requests) / l.measured.Seconds()
+	}
+	perReq := func(n int64) *float64 {
+		v := float64(n) / float64(st.Requests)
+		return &v
+	}
+	if l.probe != nil && st.Requests > 0 {
+		if l.rtOK && l.probe.postgres {
+			st.RoundTrips = perReq(l.rt)
+		}
+		if l.dbOK {
+			st.WriteXacts, st.WALBytes = perReq(l.xids), perReq(l.wal)
+		}
+		if l.ticksOK {
+			st.DBCPUms = perReq(l.dbTicks * 10) // ticks are 10 ms
+		}
 	}
 	if len(all) > 0 {
 		slices.Sort(all)

@@ -7,6 +7,7 @@
 //
 //	go run ./bench -users 1000000 -tenants 10000 -duration 10s -out bench-1m.json
 //	go run ./bench -users 1000 -tenants 10 -duration 10s -compare bench-1m.json
+//	go run ./bench -database-url postgres://postgres@127.0.0.1:5432/test -compare bench-1m.json
 //
 // The load generator runs on the same machine as the servers and shares its
 // CPUs with them, for orgauth and for the baseline alike.
@@ -19,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,6 +52,7 @@ type options struct {
 	out, compare     string
 	keep             bool
 	cpuProfile       string
+	databaseURL      string
 	scenarios        []string
 }
 
@@ -73,7 +76,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&o.compare, "compare", "", "JSON results of an earlier run (e.g. with 1,000,000 users) to compare this one with")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (seeding, load generation) to this file")
-	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server logs)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, server logs) and the PostgreSQL schema")
+	fs.StringVar(&o.databaseURL, "database-url", "", "a postgres:// URL: run orgauth on PostgreSQL, in a fresh schema orgauth_bench_<random> of that database, dropped at the end (default: SQLite in the temporary directory)")
 	only := fs.String("scenarios", "", "comma-separated subset of scenarios to run (default all): "+strings.Join(allScenarios, ","))
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -110,6 +114,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	} else {
 		o.scenarios = allScenarios
 	}
+	if o.databaseURL != "" && !isPostgresURL(o.databaseURL) {
+		problems = append(problems, "-database-url must be a postgres:// or postgresql:// URL (SQLite is the default)")
+	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
@@ -137,8 +144,11 @@ type result struct {
 	stats
 	OrgauthRSSMB float64 `json:"orgauth_rss_mb"` // VmRSS of orgauth after the scenario's group
 	// ForeignCPU is the share of the machine's CPU time that processes other
-	// than the bench, orgauth and the baseline used during the scenario's group.
+	// than the bench, orgauth, the baseline and (on PostgreSQL) the database
+	// server used during the scenario's group.
 	ForeignCPU float64 `json:"foreign_cpu"`
+	// DatabaseCPU is the share the PostgreSQL server's processes used.
+	DatabaseCPU float64 `json:"database_cpu,omitempty"`
 }
 
 // idleWait is how long the server idles after the run before its memory is
@@ -147,13 +157,14 @@ const idleWait = 5 * time.Second
 
 // report is everything a run measured; it is what -out writes.
 type report struct {
-	Date    string    `json:"date"`
-	Machine machine   `json:"machine"`
-	Command string    `json:"command"`
-	Users   int       `json:"users"`
-	Tenants int       `json:"tenants"`
-	Hasher  string    `json:"hasher"` // e.g. "argon2id m=19456 t=2 p=1"
-	Seed    seedStats `json:"seed"`
+	Date     string    `json:"date"`
+	Machine  machine   `json:"machine"`
+	Command  string    `json:"command"`
+	Users    int       `json:"users"`
+	Tenants  int       `json:"tenants"`
+	Hasher   string    `json:"hasher"`   // e.g. "argon2id m=19456 t=2 p=1"
+	Database string    `json:"database"` // "sqlite", or "postgresql <version>"
+	Seed     seedStats `json:"seed"`
 
 	StartupMs   float64  `json:"startup_ms"` // exec of orgauth serve to the first 200 of /readyz
 	MemoryAfter memory   `json:"orgauth_memory_after_run"`
@@ -212,7 +223,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	rep := &report{
 		Date: time.Now().UTC().Format(time.RFC3339), Machine: describeMachine(),
-		Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
+		Command: "go run ./bench " + redactURL(strings.Join(os.Args[1:], " "), o.databaseURL),
 		Users:   o.users, Tenants: o.tenants,
 	}
 	d := dataset{users: o.users, tenants: o.tenants}
@@ -240,11 +251,35 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	// The debug listener serves the round-trip counter; an address given in
+	// the environment is kept, to profile the server there under load.
+	debug := os.Getenv("ORGAUTH_DEBUG_LISTEN")
+	if debug == "" {
+		if debug, err = freeAddr(); err != nil {
+			return err
+		}
+	}
 	sc := serverConfig{
 		binary: bin, dataDir: filepath.Join(tmp, "data"), listen: listen,
 		hasher: o.hasher, argonMem: o.argonMemory, argonT: o.argonTime, bcrypt: o.bcryptCost,
-		logLevel: o.logLevel, logPath: filepath.Join(tmp, "orgauth.log"),
+		logLevel: o.logLevel, logPath: filepath.Join(tmp, "orgauth.log"), debug: debug,
 	}
+	var target database = &sqliteDB{path: dbPathIn(sc.dataDir)}
+	if o.databaseURL != "" {
+		pg, err := newPostgresDB(ctx, o.databaseURL)
+		if err != nil {
+			return err
+		}
+		logf("PostgreSQL %s, schema %s", pg.version, pg.schema)
+		target = pg
+		defer func() {
+			if err := pg.close(o.keep); err != nil {
+				logf("dropping schema %s: %v", pg.schema, err)
+			}
+		}()
+	}
+	rep.Database = target.name()
+	sc.dbURL = target.serverURL()
 	if err := migrateDB(ctx, sc); err != nil {
 		return err
 	}
@@ -264,8 +299,8 @@ func run(ctx context.Context, o *options) error {
 	}
 	hashTime := time.Since(t0)
 
-	logf("seeding %d tenants and %d users (%s)", o.tenants, o.users, rep.Hasher)
-	rep.Seed, err = seed(ctx, dbPathIn(sc.dataDir), d, hasher, hash)
+	logf("seeding %d tenants and %d users (%s) into %s", o.tenants, o.users, rep.Hasher, rep.Database)
+	rep.Seed, err = seed(ctx, target, d, hasher, hash)
 	if err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
@@ -278,6 +313,12 @@ func run(ctx context.Context, o *options) error {
 	defer srv.stop()
 	rep.StartupMs = float64(startup.Microseconds()) / 1000
 	logf("orgauth ready on %s in %v", listen, startup.Round(time.Millisecond))
+	vars := newDebugVars(debug)
+	if err := vars.waitReady(ctx); err != nil {
+		return err
+	}
+	_, onPostgres := target.(*postgresDB)
+	probe := &windowProbe{vars: vars, db: target, postgres: onPostgres}
 
 	baseAddr, err := freeAddr()
 	if err != nil {
@@ -290,8 +331,8 @@ func run(ctx context.Context, o *options) error {
 	defer base.stop()
 
 	var seq atomic.Int64
-	// prepare makes the load of one scenario at conns connections (workers).
-	prepare := func(name string, conns int) (*loop, string, error) {
+	// prepareLoop makes the load of one scenario at conns connections (workers).
+	prepareLoop := func(name string, conns int) (*loop, string, error) {
 		switch name {
 		case scBaseline:
 			l, err := httpLoop(base.cmd.Process.Pid, baseAddr, conns, opBaseline(baseAddr))
@@ -318,6 +359,15 @@ func run(ctx context.Context, o *options) error {
 			return l, fmt.Sprintf("password.Verify in the bench process, %d goroutines, servers idle", conns), err
 		}
 		return nil, "", fmt.Errorf("unknown scenario %s", name)
+	}
+	// prepare makes the load of one scenario; the round trips and writes of
+	// those orgauth serves are counted.
+	prepare := func(name string, conns int) (*loop, string, error) {
+		l, req, err := prepareLoop(name, conns)
+		if err == nil && name != scBaseline && name != scRawHash {
+			l.probe = probe // orgauth serves it
+		}
+		return l, req, err
 	}
 
 	// The scenarios run in groups. The scenarios of a group are compared with
@@ -375,6 +425,7 @@ func run(ctx context.Context, o *options) error {
 		}
 		pids := []int{os.Getpid(), srv.cmd.Process.Pid, base.cmd.Process.Pid}
 		busy0, ours0 := cpuTicks(pids...)
+		db0, _ := target.cpuTicks()
 		t0 := time.Now()
 		for range o.rounds {
 			for i, l := range loops {
@@ -384,8 +435,13 @@ func run(ctx context.Context, o *options) error {
 			}
 		}
 		busy1, ours1 := cpuTicks(pids...)
+		db1, _ := target.cpuTicks()
 		// Ticks are 1/100 s on Linux; as a share of all CPUs over the group's time.
-		foreign := float64(max(0, (busy1-busy0)-(ours1-ours0))) / 100 / time.Since(t0).Seconds() / float64(runtime.NumCPU())
+		share := func(ticks int64) float64 {
+			return float64(max(0, ticks)) / 100 / time.Since(t0).Seconds() / float64(runtime.NumCPU())
+		}
+		foreign := share((busy1 - busy0) - (ours1 - ours0) - (db1 - db0))
+		dbShare := share(db1 - db0)
 		mem, err := srv.memory()
 		if err != nil {
 			return fmt.Errorf("orgauth memory: %w", err)
@@ -393,13 +449,14 @@ func run(ctx context.Context, o *options) error {
 		for i, l := range loops {
 			st := l.stats()
 			l.stop()
-			rep.Results = append(rep.Results, result{Scenario: g[i].name, Request: requests[i], Conns: g[i].conns, stats: st, OrgauthRSSMB: mem.RSSMB, ForeignCPU: foreign})
-			logf("%-18s %4d conns %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", g[i].name, g[i].conns, st.RPS, st.P50ms, st.P99ms, st.Errors)
+			rep.Results = append(rep.Results, result{Scenario: g[i].name, Request: requests[i], Conns: g[i].conns, stats: st, OrgauthRSSMB: mem.RSSMB, ForeignCPU: foreign, DatabaseCPU: dbShare})
+			logf("%-18s %4d conns %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d  round trips/req %s  write xacts/req %s",
+				g[i].name, g[i].conns, st.RPS, st.P50ms, st.P99ms, st.Errors, fmtPer(st.RoundTrips, 2), fmtPer(st.WriteXacts, 2))
 			for _, e := range st.ErrorKind {
 				logf("    error: %s", e)
 			}
 		}
-		logf("orgauth resident memory after this group: %.1f MB; CPU used by other processes of the machine: %.0f%%", mem.RSSMB, 100*foreign)
+		logf("orgauth resident memory after this group: %.1f MB; CPU used by PostgreSQL: %.0f%%, by other processes of the machine: %.0f%%", mem.RSSMB, 100*dbShare, 100*foreign)
 	}
 
 	rep.MemoryAfter, err = srv.memory()
@@ -446,6 +503,16 @@ func run(ctx context.Context, o *options) error {
 		logf("orgauth stop: %v", err)
 	}
 	return nil
+}
+
+// redactURL replaces the password of the database URL u in s, if it has one.
+func redactURL(s, u string) string {
+	if pu, err := url.Parse(u); err == nil && u != "" {
+		if _, ok := pu.User.Password(); ok {
+			return strings.ReplaceAll(s, u, pu.Redacted())
+		}
+	}
+	return s
 }
 
 func describeHasher(c password.Config) string {

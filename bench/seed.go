@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/orgauth/orgauth"
 	"github.com/orgauth/orgauth/bootstrap"
 	"github.com/orgauth/orgauth/password"
-	"github.com/orgauth/orgauth/sqlite"
 )
 
 // The seeded dataset is fully determined by the number of users and tenants, so
@@ -45,10 +43,15 @@ type seedStats struct {
 	HashSeconds  float64 `json:"hash_seconds"`  // computing the one shared password hash
 	TotalSeconds float64 `json:"total_seconds"` // tenants, users and the system administrator
 	UsersPerSec  float64 `json:"users_per_sec"`
-	DBBytes      int64   `json:"db_bytes"` // database and WAL files after seeding
+	// VacuumSeconds is the VACUUM (ANALYZE) after seeding on PostgreSQL, not
+	// part of TotalSeconds.
+	VacuumSeconds float64 `json:"vacuum_seconds,omitempty"`
+	// DBBytes is the size of the database after seeding: the database and WAL
+	// files of SQLite, the tables and indexes of the schema on PostgreSQL.
+	DBBytes int64 `json:"db_bytes"`
 }
 
-// seed fills the database at dbPath with d.tenants customer tenants and d.users
+// seed fills the database with d.tenants customer tenants and d.users
 // users, plus the system tenant and its administrator made by bootstrap.Run, as
 // a first start of orgauth would.
 //
@@ -57,10 +60,13 @@ type seedStats struct {
 // one would take hours, and a copied hash verifies exactly like a fresh one (the
 // salt is in the hash). The first user of every tenant is a tenant-admin, the others
 // tenant-viewers.
-func seed(ctx context.Context, dbPath string, d dataset, hasher *password.Hasher, hash string) (seedStats, error) {
+//
+// SQLite and PostgreSQL are seeded alike, through orgauth.Store and
+// BulkCreateUsers (one transaction per tenant; COPY on PostgreSQL).
+func seed(ctx context.Context, target database, d dataset, hasher *password.Hasher, hash string) (seedStats, error) {
 	var st seedStats
 	start := time.Now()
-	db, err := sqlite.Open(ctx, dbPath)
+	db, err := target.open(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -143,17 +149,24 @@ func seed(ctx context.Context, dbPath string, d dataset, hasher *password.Hasher
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	if err := db.Close(); err != nil { // checkpoints the WAL into the database file
+	if err := db.Close(); err != nil { // SQLite: checkpoints the WAL into the database file
 		return st, err
 	}
 	st.TotalSeconds = time.Since(start).Seconds()
 	st.UsersPerSec = float64(d.users) / st.TotalSeconds
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if fi, err := os.Stat(dbPath + suffix); err == nil {
-			st.DBBytes += fi.Size()
+	logf("seeded %d users in %.1fs (%.0f users/s)", d.users, st.TotalSeconds, st.UsersPerSec)
+	if _, ok := target.(*postgresDB); ok {
+		t0 := time.Now()
+		if err := target.afterSeed(ctx); err != nil {
+			return st, err
 		}
+		st.VacuumSeconds = time.Since(t0).Seconds()
+		logf("VACUUM (ANALYZE) of the seeded tables in %.1fs", st.VacuumSeconds)
 	}
-	logf("seeded %d users in %.1fs (%.0f users/s, database %d MB)", d.users, st.TotalSeconds, st.UsersPerSec, st.DBBytes>>20)
+	if st.DBBytes, err = target.size(ctx); err != nil {
+		return st, err
+	}
+	logf("database: %d MB", st.DBBytes>>20)
 	return st, nil
 }
 

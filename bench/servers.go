@@ -31,6 +31,8 @@ type serverConfig struct {
 	bcrypt   int
 	logLevel string
 	logPath  string // stdout and stderr of the server go here
+	dbURL    string // ORGAUTH_DATABASE_URL; empty: the SQLite file of dataDir
+	debug    string // ORGAUTH_DEBUG_LISTEN: profiler and expvar counters
 }
 
 // env returns the environment of orgauth: the bench's own, without any ORGAUTH_
@@ -40,15 +42,21 @@ type serverConfig struct {
 // stays on but is set far above what the one loopback client can send: at the
 // default of 10 requests/s, every scenario but /v1/users/info would measure the
 // limiter.
+//
+// The debug listener (profiler, expvar) is always on: the bench reads the
+// round-trip counter of the postgres store from it.
 func (c serverConfig) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		// The profiler address passes through, to profile the server under load.
-		if !strings.HasPrefix(kv, "ORGAUTH_") || strings.HasPrefix(kv, "ORGAUTH_DEBUG_LISTEN=") {
+		if !strings.HasPrefix(kv, "ORGAUTH_") {
 			env = append(env, kv)
 		}
 	}
+	if c.dbURL != "" {
+		env = append(env, "ORGAUTH_DATABASE_URL="+c.dbURL)
+	}
 	return append(env,
+		"ORGAUTH_DEBUG_LISTEN="+c.debug,
 		"ORGAUTH_DATA_DIR="+c.dataDir,
 		"ORGAUTH_LISTEN="+c.listen,
 		"ORGAUTH_MASTER_KEY="+benchMasterKey,
