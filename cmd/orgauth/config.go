@@ -42,6 +42,7 @@ type config struct {
 
 	ShutdownTimeout time.Duration
 	DebugListen     string
+	MemoryLimitMiB  int
 
 	// publicURLFromListen says PublicURL was derived from Listen; serve puts in
 	// the port actually listened on (Listen may ask for an ephemeral port, :0).
@@ -142,6 +143,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	float(&c.AuthBurst, "auth-burst", "ORGAUTH_AUTH_BURST", 5, "burst of the auth rate limit")
 	float(&c.ResetRate, "reset-rate", "ORGAUTH_RESET_RATE", 2, "requests/s per client address on password-reset mail requests (0: off)")
 	float(&c.ResetBurst, "reset-burst", "ORGAUTH_RESET_BURST", 2, "burst of the reset rate limit")
+	integer(&c.MemoryLimitMiB, "memory-limit", "ORGAUTH_MEMORY_LIMIT_MIB", 128, "soft limit of the Go heap in MiB, so the memory of finished password hashes goes back to the system (0: off; GOMEMLIMIT wins)")
 	str(&c.DebugListen, "debug-listen", "ORGAUTH_DEBUG_LISTEN", "", "address of a separate listener for Go's profiler (/debug/pprof/); off when empty, keep it private")
 	duration(&c.ShutdownTimeout, "shutdown-timeout", "ORGAUTH_SHUTDOWN_TIMEOUT", 15*time.Second, "how long in-flight requests may finish on shutdown")
 
@@ -218,6 +220,9 @@ func (c *config) check() []error {
 	}
 	if c.Argon2Time < 1 || c.Argon2Time > 10 {
 		p = append(p, fmt.Errorf("ORGAUTH_ARGON2_TIME: %d must be from 1 to 10", c.Argon2Time))
+	}
+	if c.MemoryLimitMiB < 0 || (c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 64) {
+		p = append(p, fmt.Errorf("ORGAUTH_MEMORY_LIMIT_MIB: %d must be 0 (off) or at least 64", c.MemoryLimitMiB))
 	}
 	if c.HashConcurrency < 0 || c.HashConcurrency > 256 {
 		p = append(p, fmt.Errorf("ORGAUTH_HASH_CONCURRENCY: %d must be from 0 (number of CPUs) to 256", c.HashConcurrency))

@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +31,12 @@ import (
 // stops accepting, lets in-flight requests finish and closes the store.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	// Every argon2id hash allocates its memory afresh (19 MiB by default). A soft
+	// limit makes the runtime collect and return it promptly instead of letting
+	// the heap grow to twice its peak.
+	if cfg.MemoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
