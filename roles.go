@@ -51,6 +51,19 @@ const (
 	PermAPIKeyList           Permission = "apiKey.list"
 	PermAPIKeyUpdate         Permission = "apiKey.update"
 	PermAPIKeyDelete         Permission = "apiKey.delete"
+	PermTeamCreate           Permission = "team.create"
+	PermTeamGet              Permission = "team.get"
+	PermTeamList             Permission = "team.list"
+	PermTeamUpdate           Permission = "team.update"
+	PermTeamDelete           Permission = "team.delete"
+	PermRoleCreate           Permission = "role.create"
+	PermRoleGet              Permission = "role.get"
+	PermRoleList             Permission = "role.list"
+	PermRoleUpdate           Permission = "role.update"
+	PermRoleDelete           Permission = "role.delete"
+	PermAuditGet             Permission = "audit.get"
+	PermSystemSettingsGet    Permission = "systemSettings.get"    // system SSO apps, default password policy, blocklist
+	PermSystemSettingsUpdate Permission = "systemSettings.update" // system SSO apps, default password policy, blocklist
 )
 
 // Ids of the built-in roles. They are stable: stored user roles refer to them.
@@ -58,6 +71,9 @@ const (
 	RoleSystemAdmin  = "system-admin"
 	RoleTenantAdmin  = "tenant-admin"
 	RoleTenantViewer = "tenant-viewer"
+	RoleUserAdmin    = "tenant-user-admin"
+	RoleTeamAdmin    = "tenant-team-admin"
+	RoleRoleAdmin    = "tenant-role-admin"
 )
 
 // BuiltinRoles are the roles every deployment has. They cannot be changed.
@@ -65,9 +81,15 @@ var BuiltinRoles = []*Role{
 	{ID: RoleSystemAdmin, Name: "System Admin", Scope: ScopeSystem, Builtin: true,
 		Permissions: []Permission{"*"}},
 	{ID: RoleTenantAdmin, Name: "Tenant Admin", Scope: ScopeTenant, Builtin: true,
-		Permissions: []Permission{"tenantSettings.*", "user.*", "apiKey.*", "tenant.get"}},
+		Permissions: []Permission{"tenant.get", "tenantSettings.*", "user.*", "apiKey.*", "team.*", "role.*", "audit.*"}},
 	{ID: RoleTenantViewer, Name: "Tenant Viewer", Scope: ScopeTenant, Builtin: true,
 		Permissions: []Permission{"*.get", "*.list"}},
+	{ID: RoleUserAdmin, Name: "Tenant User Admin", Scope: ScopeTenant, Builtin: true,
+		Permissions: []Permission{"user.*", "apiKey.*"}},
+	{ID: RoleTeamAdmin, Name: "Tenant Team Admin", Scope: ScopeTenant, Builtin: true,
+		Permissions: []Permission{"team.*", "user.get", "user.list"}},
+	{ID: RoleRoleAdmin, Name: "Tenant Role Admin", Scope: ScopeTenant, Builtin: true,
+		Permissions: []Permission{"role.*"}},
 }
 
 // BuiltinRole returns the built-in role with the given id or (case-insensitive) name.
@@ -86,11 +108,18 @@ var Catalogue = []Permission{
 	PermTenantSettingsGet, PermTenantSettingsUpdate,
 	PermUserCreate, PermUserGet, PermUserList, PermUserUpdate, PermUserDelete,
 	PermAPIKeyCreate, PermAPIKeyGet, PermAPIKeyList, PermAPIKeyUpdate, PermAPIKeyDelete,
+	PermTeamCreate, PermTeamGet, PermTeamList, PermTeamUpdate, PermTeamDelete,
+	PermRoleCreate, PermRoleGet, PermRoleList, PermRoleUpdate, PermRoleDelete,
+	PermAuditGet,
+	PermSystemSettingsGet, PermSystemSettingsUpdate,
 }
 
 // systemOnly are the permissions that mean something only in the system scope:
 // a tenant role that matches them by wildcard (Tenant Viewer's "*.list") gains nothing.
-var systemOnly = map[Permission]bool{PermTenantCreate: true, PermTenantList: true, PermTenantDelete: true}
+var systemOnly = map[Permission]bool{
+	PermTenantCreate: true, PermTenantList: true, PermTenantDelete: true,
+	PermSystemSettingsGet: true, PermSystemSettingsUpdate: true,
+}
 
 // Covers reports whether the roles held grant every catalogue permission that r
 // grants in r's scope: only then may their holder give r to someone.
