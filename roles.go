@@ -1,6 +1,9 @@
 package orgauth
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Permission is a "resource.verb" string, e.g. "user.create".
 type Permission string
@@ -11,13 +14,17 @@ const (
 	ScopeTenant = "tenant"
 )
 
-// Role is a named set of permissions.
+// Role is a named set of permissions: one of BuiltinRoles, or a custom role of one
+// tenant.
 type Role struct {
 	ID          string
-	Name        string
+	TenantID    string // the tenant of a custom role; "" for built-in roles
+	Name        string // unique among the built-in and the tenant's roles, case-insensitively
 	Scope       string
 	Builtin     bool
 	Permissions []Permission
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Has reports whether the role grants p. A permission "resource.*" grants every verb

@@ -125,4 +125,42 @@ type TenantQueries interface {
 	UpdateAPIKey(ctx context.Context, k *APIKey) error
 	// DeleteAPIKey removes the key.
 	DeleteAPIKey(ctx context.Context, id string) error
+
+	// CreateRole inserts the custom role r (r.TenantID is set to the scope's
+	// tenant). Another role of the tenant with the same name, compared
+	// case-insensitively: ECONFLICT.
+	CreateRole(ctx context.Context, r *Role) error
+	// Role returns the custom role with the given id, or ENOTFOUND.
+	Role(ctx context.Context, id string) (*Role, error)
+	// ListRoles returns every custom role of the tenant, ordered by name.
+	ListRoles(ctx context.Context) ([]*Role, error)
+	// UpdateRole stores the name and permissions of r.
+	UpdateRole(ctx context.Context, r *Role) error
+	// DeleteRole removes the role and takes it from every user and team of the
+	// tenant that has it.
+	DeleteRole(ctx context.Context, id string) error
+
+	// CreateTeam inserts t with its members (t.TenantID is set to the scope's
+	// tenant). Same name in the tenant (case-insensitive): ECONFLICT; a member that
+	// is not a user of the tenant: ENOTFOUND.
+	CreateTeam(ctx context.Context, t *Team) error
+	// Team returns the team with the given id and its members, or ENOTFOUND.
+	Team(ctx context.Context, id string) (*Team, error)
+	// ListTeams returns a page of the teams ordered by name, with their members,
+	// and the cursor of the next page ("" at the end).
+	ListTeams(ctx context.Context, p Page) ([]*Team, string, error)
+	// UpdateTeam stores name, roles, sources, annotations, labels and the members
+	// of t, replacing the old members. Errors as CreateTeam.
+	UpdateTeam(ctx context.Context, t *Team) error
+	// DeleteTeam removes the team; its members lose its roles.
+	DeleteTeam(ctx context.Context, id string) error
+	// UserTeams returns the teams the user is a member of, ordered by name.
+	UserTeams(ctx context.Context, userID string) ([]*Team, error)
+	// SetUserTeams makes the user a member of exactly the given teams. A team
+	// that is not the tenant's: ENOTFOUND.
+	SetUserTeams(ctx context.Context, userID string, teamIDs []string) error
+
+	// ListAudit returns a page of the tenant's audit records, newest first, and
+	// the cursor of the next page.
+	ListAudit(ctx context.Context, p Page) ([]*AuditRecord, string, error)
 }

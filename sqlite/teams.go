@@ -1,0 +1,486 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/orgauth/orgauth"
+)
+
+// roleColumns are the columns scanRole reads, in order.
+const roleColumns = `id, tenant_id, name, permissions, created_at, updated_at`
+
+func scanRole(row interface{ Scan(...any) error }) (*orgauth.Role, error) {
+	r := &orgauth.Role{Scope: orgauth.ScopeTenant}
+	err := row.Scan(&r.ID, &r.TenantID, &r.Name, jsonCol{&r.Permissions},
+		msTime{&r.CreatedAt}, msTime{&r.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// roleWriteError maps the constraint errors of a role insert or update.
+func roleWriteError(op string, err error) error {
+	switch {
+	case isUnique(err):
+		return orgauth.Errorf(orgauth.ECONFLICT, "a role with this name already exists")
+	case isForeignKey(err):
+		return notFound("tenant")
+	}
+	return wrap(op, err)
+}
+
+// CreateRole inserts the custom role r, giving it an id if it has none.
+func (tq *tenantQueries) CreateRole(ctx context.Context, r *orgauth.Role) error {
+	r.TenantID, r.Scope = tq.tenant, orgauth.ScopeTenant
+	if r.ID == "" {
+		r.ID = orgauth.NewID()
+	}
+	perms, err := jsonText(r.Permissions)
+	if err != nil {
+		return wrap("create role", err)
+	}
+	_, err = tq.q.write.ExecContext(ctx, `INSERT INTO roles (`+roleColumns+`, name_norm)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.TenantID, r.Name, perms, millis(r.CreatedAt), millis(r.UpdatedAt),
+		strings.ToLower(r.Name))
+	return roleWriteError("create role", err)
+}
+
+// Role returns the custom role with the given id.
+func (tq *tenantQueries) Role(ctx context.Context, id string) (*orgauth.Role, error) {
+	r, err := scanRole(tq.q.read.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles
+		WHERE tenant_id = ? AND id = ?`, tq.tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("role")
+	}
+	return r, wrap("get role", err)
+}
+
+// ListRoles returns the custom roles of the tenant, by name.
+func (tq *tenantQueries) ListRoles(ctx context.Context) ([]*orgauth.Role, error) {
+	rows, err := tq.q.read.QueryContext(ctx, `SELECT `+roleColumns+` FROM roles
+		WHERE tenant_id = ? ORDER BY name_norm, id`, tq.tenant)
+	if err != nil {
+		return nil, wrap("list roles", err)
+	}
+	defer rows.Close()
+	var list []*orgauth.Role
+	for rows.Next() {
+		r, err := scanRole(rows)
+		if err != nil {
+			return nil, wrap("list roles", err)
+		}
+		list = append(list, r)
+	}
+	return list, wrap("list roles", rows.Err())
+}
+
+// UpdateRole stores the name and permissions of r.
+func (tq *tenantQueries) UpdateRole(ctx context.Context, r *orgauth.Role) error {
+	perms, err := jsonText(r.Permissions)
+	if err != nil {
+		return wrap("update role", err)
+	}
+	res, err := tq.q.write.ExecContext(ctx, `UPDATE roles SET name = ?, name_norm = ?,
+		permissions = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		r.Name, strings.ToLower(r.Name), perms, millis(r.UpdatedAt), tq.tenant, r.ID)
+	if err != nil {
+		return roleWriteError("update role", err)
+	}
+	return mustAffect("update role", "role", res, nil)
+}
+
+// DeleteRole removes the role and takes it from the tenant's users and teams, in
+// one transaction.
+func (tq *tenantQueries) DeleteRole(ctx context.Context, id string) error {
+	return tq.q.atomically(ctx, func(w runner) error {
+		res, err := w.ExecContext(ctx, `DELETE FROM roles WHERE tenant_id = ? AND id = ?`, tq.tenant, id)
+		if err := mustAffect("delete role", "role", res, err); err != nil {
+			return err
+		}
+		// Ids are hex, so the pattern has no LIKE wildcards of its own.
+		pattern := `%"` + id + `"%`
+		for _, table := range []string{"users", "teams"} {
+			if err := dropRoleFrom(ctx, w, table, tq.tenant, id, pattern); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// dropRoleFrom removes role id from the roles column of every row of table in
+// the tenant that lists it.
+func dropRoleFrom(ctx context.Context, w runner, table, tenant, id, pattern string) error {
+	rows, err := w.QueryContext(ctx, `SELECT id, roles FROM `+table+`
+		WHERE tenant_id = ? AND roles LIKE ?`, tenant, pattern)
+	if err != nil {
+		return wrap("delete role", err)
+	}
+	type change struct {
+		id    string
+		roles []string
+	}
+	var changes []change
+	for rows.Next() {
+		var c change
+		if err := rows.Scan(&c.id, jsonCol{&c.roles}); err != nil {
+			rows.Close()
+			return wrap("delete role", err)
+		}
+		c.roles = slices.DeleteFunc(c.roles, func(r string) bool { return r == id })
+		changes = append(changes, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap("delete role", err)
+	}
+	for _, c := range changes {
+		roles, err := jsonText(nonNil(c.roles))
+		if err != nil {
+			return wrap("delete role", err)
+		}
+		if _, err := w.ExecContext(ctx, `UPDATE `+table+` SET roles = ?
+			WHERE tenant_id = ? AND id = ?`, roles, tenant, c.id); err != nil {
+			return wrap("delete role", err)
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// teamColumns are the columns scanTeam reads, in order.
+const teamColumns = `id, tenant_id, name, roles, sources, annotations, labels, created_at, updated_at`
+
+func scanTeam(row interface{ Scan(...any) error }) (*orgauth.Team, error) {
+	t := new(orgauth.Team)
+	err := row.Scan(&t.ID, &t.TenantID, &t.Name, jsonCol{&t.Roles}, jsonCol{&t.Sources},
+		jsonCol{&t.Annotations}, jsonCol{&t.Labels}, msTime{&t.CreatedAt}, msTime{&t.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	t.Users = []string{}
+	return t, nil
+}
+
+// teamArgs returns the JSON columns of t: roles, sources, annotations, labels.
+func teamArgs(t *orgauth.Team) ([]any, error) {
+	var out []any
+	for _, v := range []any{nonNil(t.Roles), nonNil(t.Sources), t.Annotations, t.Labels} {
+		s, err := jsonText(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// teamWriteError maps the constraint errors of a team insert or update.
+func teamWriteError(op string, err error) error {
+	switch {
+	case isUnique(err):
+		return orgauth.Errorf(orgauth.ECONFLICT, "a team with this name already exists")
+	case isForeignKey(err):
+		return notFound("tenant")
+	}
+	return wrap(op, err)
+}
+
+// setMembers replaces the members of a team of the tenant. Each member must be a
+// user of the same tenant: the insert selects it from the tenant's users.
+func setMembers(ctx context.Context, w runner, tenant, teamID string, users []string) error {
+	if _, err := w.ExecContext(ctx, `DELETE FROM team_members WHERE tenant_id = ? AND team_id = ?`,
+		tenant, teamID); err != nil {
+		return wrap("set team members", err)
+	}
+	seen := map[string]bool{}
+	for _, uid := range users {
+		if seen[uid] {
+			continue
+		}
+		seen[uid] = true
+		res, err := w.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, tenant_id)
+			SELECT ?, id, tenant_id FROM users WHERE tenant_id = ? AND id = ?`, teamID, tenant, uid)
+		if err := mustAffect("set team members", "user", res, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateTeam inserts t and its members in one transaction.
+func (tq *tenantQueries) CreateTeam(ctx context.Context, t *orgauth.Team) error {
+	t.TenantID = tq.tenant
+	if t.ID == "" {
+		t.ID = orgauth.NewID()
+	}
+	js, err := teamArgs(t)
+	if err != nil {
+		return wrap("create team", err)
+	}
+	return tq.q.atomically(ctx, func(w runner) error {
+		args := append([]any{t.ID, t.TenantID, t.Name}, js...)
+		args = append(args, millis(t.CreatedAt), millis(t.UpdatedAt), strings.ToLower(t.Name))
+		_, err := w.ExecContext(ctx, `INSERT INTO teams (`+teamColumns+`, name_norm)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		if err != nil {
+			return teamWriteError("create team", err)
+		}
+		return setMembers(ctx, w, tq.tenant, t.ID, t.Users)
+	})
+}
+
+// members fills in the members of teams, all of the tenant.
+func (tq *tenantQueries) members(ctx context.Context, teams []*orgauth.Team) error {
+	if len(teams) == 0 {
+		return nil
+	}
+	byID := make(map[string]*orgauth.Team, len(teams))
+	args := []any{tq.tenant}
+	for _, t := range teams {
+		byID[t.ID] = t
+		args = append(args, t.ID)
+	}
+	rows, err := tq.q.read.QueryContext(ctx, `SELECT team_id, user_id FROM team_members
+		WHERE tenant_id = ? AND team_id IN (?`+strings.Repeat(", ?", len(teams)-1)+`)
+		ORDER BY team_id, user_id`, args...)
+	if err != nil {
+		return wrap("team members", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tid, uid string
+		if err := rows.Scan(&tid, &uid); err != nil {
+			return wrap("team members", err)
+		}
+		byID[tid].Users = append(byID[tid].Users, uid)
+	}
+	return wrap("team members", rows.Err())
+}
+
+// Team returns the team with the given id and its members.
+func (tq *tenantQueries) Team(ctx context.Context, id string) (*orgauth.Team, error) {
+	t, err := scanTeam(tq.q.read.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams
+		WHERE tenant_id = ? AND id = ?`, tq.tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("team")
+	}
+	if err != nil {
+		return nil, wrap("get team", err)
+	}
+	return t, tq.members(ctx, []*orgauth.Team{t})
+}
+
+// teams runs a query of teamColumns and fills in the members.
+func (tq *tenantQueries) teams(ctx context.Context, query string, args ...any) ([]*orgauth.Team, error) {
+	rows, err := tq.q.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap("list teams", err)
+	}
+	var list []*orgauth.Team
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			rows.Close()
+			return nil, wrap("list teams", err)
+		}
+		list = append(list, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list teams", err)
+	}
+	return list, tq.members(ctx, list)
+}
+
+// ListTeams returns a page of teams by name (keyset on name_norm, id).
+func (tq *tenantQueries) ListTeams(ctx context.Context, p orgauth.Page) ([]*orgauth.Team, string, error) {
+	query := `SELECT ` + teamColumns + ` FROM teams WHERE tenant_id = ?`
+	args := []any{tq.tenant}
+	if p.Continue != "" {
+		key, id, err := parseNameCursor(p.Continue)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (name_norm, id) > (?, ?)`
+		args = append(args, key, id)
+	}
+	n := limit(p.Limit)
+	query += ` ORDER BY name_norm, id LIMIT ?`
+	args = append(args, n+1)
+	list, err := tq.teams(ctx, query, args...)
+	if err != nil || len(list) <= n {
+		return list, "", err
+	}
+	list = list[:n]
+	last := list[n-1]
+	return list, nameCursor(strings.ToLower(last.Name), last.ID), nil
+}
+
+// nameCursor returns the cursor that continues after the row (key, id).
+func nameCursor(key, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("t\x00" + id + "\x00" + key))
+}
+
+func parseNameCursor(cursor string) (key, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return "", "", badCursor()
+	}
+	parts := strings.SplitN(string(b), "\x00", 3)
+	if len(parts) != 3 || parts[0] != "t" || parts[1] == "" {
+		return "", "", badCursor()
+	}
+	return parts[2], parts[1], nil
+}
+
+// UpdateTeam stores t and replaces its members, in one transaction.
+func (tq *tenantQueries) UpdateTeam(ctx context.Context, t *orgauth.Team) error {
+	js, err := teamArgs(t)
+	if err != nil {
+		return wrap("update team", err)
+	}
+	return tq.q.atomically(ctx, func(w runner) error {
+		args := append([]any{t.Name, strings.ToLower(t.Name)}, js...)
+		args = append(args, millis(t.UpdatedAt), tq.tenant, t.ID)
+		res, err := w.ExecContext(ctx, `UPDATE teams SET name = ?, name_norm = ?, roles = ?,
+			sources = ?, annotations = ?, labels = ?, updated_at = ?
+			WHERE tenant_id = ? AND id = ?`, args...)
+		if err != nil {
+			return teamWriteError("update team", err)
+		}
+		if err := mustAffect("update team", "team", res, nil); err != nil {
+			return err
+		}
+		return setMembers(ctx, w, tq.tenant, t.ID, t.Users)
+	})
+}
+
+// DeleteTeam removes the team; its memberships go with it.
+func (tq *tenantQueries) DeleteTeam(ctx context.Context, id string) error {
+	res, err := tq.q.write.ExecContext(ctx, `DELETE FROM teams WHERE tenant_id = ? AND id = ?`, tq.tenant, id)
+	return mustAffect("delete team", "team", res, err)
+}
+
+// UserTeams returns the teams of the user, by name.
+func (tq *tenantQueries) UserTeams(ctx context.Context, userID string) ([]*orgauth.Team, error) {
+	return tq.teams(ctx, `SELECT `+prefixed("t.", teamColumns)+` FROM teams t
+		JOIN team_members m ON m.team_id = t.id AND m.tenant_id = t.tenant_id
+		WHERE t.tenant_id = ? AND m.user_id = ? ORDER BY t.name_norm, t.id`, tq.tenant, userID)
+}
+
+// prefixed qualifies every column of a column list.
+func prefixed(p, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = p + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// SetUserTeams makes the user a member of exactly teamIDs, in one transaction.
+func (tq *tenantQueries) SetUserTeams(ctx context.Context, userID string, teamIDs []string) error {
+	return tq.q.atomically(ctx, func(w runner) error {
+		var n int
+		err := w.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE tenant_id = ? AND id = ?`,
+			tq.tenant, userID).Scan(&n)
+		if err != nil {
+			return wrap("set user teams", err)
+		}
+		if n == 0 {
+			return notFound("user")
+		}
+		if _, err := w.ExecContext(ctx, `DELETE FROM team_members WHERE tenant_id = ? AND user_id = ?`,
+			tq.tenant, userID); err != nil {
+			return wrap("set user teams", err)
+		}
+		seen := map[string]bool{}
+		for _, tid := range teamIDs {
+			if seen[tid] {
+				continue
+			}
+			seen[tid] = true
+			res, err := w.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, tenant_id)
+				SELECT id, ?, tenant_id FROM teams WHERE tenant_id = ? AND id = ?`, userID, tq.tenant, tid)
+			if err := mustAffect("set user teams", "team", res, err); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ListAudit returns a page of the tenant's audit records, newest first.
+func (tq *tenantQueries) ListAudit(ctx context.Context, p orgauth.Page) ([]*orgauth.AuditRecord, string, error) {
+	query := `SELECT id, tenant_id, actor_id, action, target, outcome, request_id, client_ip,
+		created_at FROM audit WHERE tenant_id = ?`
+	args := []any{tq.tenant}
+	if p.Continue != "" {
+		ms, id, err := parseAuditCursor(p.Continue)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (created_at, id) < (?, ?)`
+		args = append(args, ms, id)
+	}
+	n := limit(p.Limit)
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, n+1)
+	rows, err := tq.q.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", wrap("list audit", err)
+	}
+	defer rows.Close()
+	var list []*orgauth.AuditRecord
+	for rows.Next() {
+		r := new(orgauth.AuditRecord)
+		if err := rows.Scan(&r.ID, &r.TenantID, &r.ActorID, &r.Action, &r.Target, &r.Outcome,
+			&r.RequestID, &r.ClientIP, msTime{&r.CreatedAt}); err != nil {
+			return nil, "", wrap("list audit", err)
+		}
+		list = append(list, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("list audit", err)
+	}
+	if len(list) <= n {
+		return list, "", nil
+	}
+	list = list[:n]
+	last := list[n-1]
+	return list, auditCursor(millis(last.CreatedAt), last.ID), nil
+}
+
+func auditCursor(ms int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("a\x00" + id + "\x00" + strconv.FormatInt(ms, 10)))
+}
+
+func parseAuditCursor(cursor string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, "", badCursor()
+	}
+	parts := strings.SplitN(string(b), "\x00", 3)
+	if len(parts) != 3 || parts[0] != "a" || parts[1] == "" {
+		return 0, "", badCursor()
+	}
+	ms, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return 0, "", badCursor()
+	}
+	return ms, parts[1], nil
+}
