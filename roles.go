@@ -128,6 +128,10 @@ var systemOnly = map[Permission]bool{
 	PermSystemSettingsGet: true, PermSystemSettingsUpdate: true,
 }
 
+// SystemOnly reports whether p means something only in the system scope, so that
+// no tenant role can hold it.
+func SystemOnly(p Permission) bool { return systemOnly[p] }
+
 // Covers reports whether the roles held grant every catalogue permission that r
 // grants in r's scope: only then may their holder give r to someone.
 func Covers(held []*Role, r *Role) bool {

@@ -75,25 +75,6 @@ func (p *principal) systemAdmin() bool {
 	return false
 }
 
-// mayManage reports whether the caller may act on another user u (set their
-// password, disable, delete or edit them, create or change their API keys): it
-// must hold every permission u holds, so no one can take over a more powerful
-// account. Anyone may manage themselves.
-func (p *principal) mayManage(u *orgauth.User) error {
-	if u.ID == p.User.ID {
-		return nil
-	}
-	if p.SelfOnly {
-		return orgauth.Errorf(orgauth.EFORBIDDEN, "you may only act on your own account")
-	}
-	for _, id := range u.Roles {
-		if role, ok := orgauth.BuiltinRole(id); ok && !orgauth.Covers(p.Roles, role) {
-			return orgauth.Errorf(orgauth.EFORBIDDEN, "this user holds permissions you do not hold")
-		}
-	}
-	return nil
-}
-
 // mayActOn reports whether the caller may act on the user with the given id: itself,
 // or anyone in its tenant when it holds the route's permission.
 func (p *principal) mayActOn(userID string) bool { return !p.SelfOnly || userID == p.User.ID }
@@ -327,13 +308,11 @@ func (s *Server) userPrincipal(ctx context.Context, tenantID, userID string) (*p
 	if !u.Active() || !t.Active {
 		return nil, errUnauthenticated
 	}
-	p := &principal{User: u, Tenant: t}
-	for _, id := range u.Roles {
-		if role, ok := orgauth.BuiltinRole(id); ok && (role.Scope == orgauth.ScopeTenant || t.System) {
-			p.Roles = append(p.Roles, role)
-		}
+	roles, err := s.grants(ctx, t, u)
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return &principal{User: u, Tenant: t, Roles: roles}, nil
 }
 
 func unauthenticatedIfMissing(err error) error {
@@ -435,4 +414,9 @@ func page(r *http.Request) (orgauth.Page, error) {
 // isNotFound reports whether err is ENOTFOUND.
 func isNotFound(err error) bool {
 	return err != nil && orgauth.ErrorCode(err) == orgauth.ENOTFOUND
+}
+
+// isForbidden reports whether err is EFORBIDDEN.
+func isForbidden(err error) bool {
+	return err != nil && orgauth.ErrorCode(err) == orgauth.EFORBIDDEN
 }

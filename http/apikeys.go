@@ -112,7 +112,7 @@ func (s *Server) apiKeysCreate(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := p.mayManage(u); err != nil {
+		if err := mayManage(ctx, tq, p, u); err != nil {
 			return err
 		}
 		keys, err := tq.ListAPIKeys(ctx, owner)
@@ -154,7 +154,7 @@ func (s *Server) mayManageOwner(ctx context.Context, tq orgauth.TenantQueries, k
 	if err != nil {
 		return err
 	}
-	return p.mayManage(owner)
+	return mayManage(ctx, tq, p, owner)
 }
 
 func (s *Server) apiKeysGet(w http.ResponseWriter, r *http.Request) error {

@@ -148,3 +148,27 @@ func TestInstances_StartTogetherOnEmptyDatabase(t *testing.T) {
 		env.Do("GET", "/v1/users/info", nil, "Authorization", tok).Must(t, 200)
 	}
 }
+
+func TestInstances_TeamAndRoleChanges(t *testing.T) {
+	a, b := twoInstances(t)
+	ten := a.NewTenant("acme")
+	uid, tok := a.NewUser(ten, "bob@acme.example.com", "B0b-password!")
+	role := createRole(t, a, ten.AdminToken, "Lister", "user.list")
+	team := createTeam(t, a, ten.AdminToken, "Listers", []string{role}, []string{uid})
+	within(t, time.Second, "team membership at A seen at B", func() bool {
+		return b.Do("GET", "/v1/users", nil, "Authorization", tok).Status == 200
+	})
+	// A role changed at A: B refuses within a second.
+	a.Do("PUT", "/v1/roles/"+role, map[string]any{"metadata": map[string]any{"name": "Lister"},
+		"spec": map[string]any{"permissions": []string{"team.list"}}}, "Authorization", ten.AdminToken).Must(t, 204)
+	within(t, time.Second, "role change at A seen at B", func() bool {
+		return b.Do("GET", "/v1/users", nil, "Authorization", tok).Status == 403
+	})
+	b.Do("GET", "/v1/teams", nil, "Authorization", tok).Must(t, 200)
+	// The team deleted at B: A refuses within a second.
+	a.Do("GET", "/v1/teams", nil, "Authorization", tok).Must(t, 200)
+	b.Do("DELETE", "/v1/teams/"+team, nil, "Authorization", ten.AdminToken).Must(t, 204)
+	within(t, time.Second, "team deletion at B seen at A", func() bool {
+		return a.Do("GET", "/v1/teams", nil, "Authorization", tok).Status == 403
+	})
+}

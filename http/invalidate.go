@@ -24,6 +24,7 @@ const (
 	msgAPIKey        = "apikey"  // hex of the key hash
 	msgTenant        = "tenant"  // tenantID name: the tenant's settings
 	msgTenantDeleted = "tenant-deleted"
+	msgAuthz         = "authz" // tenantID: the tenant's teams or custom roles changed
 )
 
 // forget drops cached state made stale by a write of this instance, here at once
@@ -54,6 +55,12 @@ func (s *Server) forgetAPIKey(ctx context.Context, hash []byte) {
 	s.forget(ctx, msgAPIKey+" "+hex.EncodeToString(hash))
 }
 
+// forgetAuthz drops what every user of the tenant holds, after a change of its
+// teams or custom roles.
+func (s *Server) forgetAuthz(ctx context.Context, tenantID string) {
+	s.forget(ctx, msgAuthz+" "+tenantID)
+}
+
 func (s *Server) forgetTenant(ctx context.Context, t *orgauth.Tenant) {
 	s.forget(ctx, msgTenant+" "+t.ID+" "+t.Name)
 }
@@ -68,6 +75,7 @@ func (s *Server) Invalidate(msg string) {
 	case f[0] == msgUser && len(f) == 3:
 		tenantID, userID := f[1], f[2]
 		s.users.del(tenantID + "/" + userID)
+		s.grantCache.del(tenantID + "/" + userID)
 		s.sessions.delIf(func(_ string, v *orgauth.Session) bool { return v.UserID == userID })
 		s.apiKeys.delIf(func(_ string, k *orgauth.APIKey) bool { return k.UserID == userID })
 	case f[0] == msgSession:
@@ -80,12 +88,18 @@ func (s *Server) Invalidate(msg string) {
 		s.tenants.del(f[2])
 		s.tenantIDs.del(f[1])
 		s.tenantN.Store(-1)
+	case f[0] == msgAuthz:
+		// Deleting a role also rewrote the role lists of the tenant's users.
+		prefix := f[1] + "/"
+		s.grantCache.delIf(func(k string, _ []*orgauth.Role) bool { return strings.HasPrefix(k, prefix) })
+		s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, prefix) })
 	case f[0] == msgTenantDeleted:
 		tenantID := f[1]
 		s.tenants.delIf(func(_ string, t *orgauth.Tenant) bool { return t.ID == tenantID })
 		s.tenantIDs.del(tenantID)
 		s.tenantN.Store(-1)
 		s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, tenantID+"/") })
+		s.grantCache.delIf(func(k string, _ []*orgauth.Role) bool { return strings.HasPrefix(k, tenantID+"/") })
 		s.sessions.delIf(func(_ string, v *orgauth.Session) bool { return v.TenantID == tenantID })
 		s.apiKeys.delIf(func(_ string, k *orgauth.APIKey) bool { return k.TenantID == tenantID })
 	}
@@ -98,6 +112,7 @@ func (s *Server) Flush() {
 	s.tenantIDs.clear()
 	s.sessions.clear()
 	s.users.clear()
+	s.grantCache.clear()
 	s.apiKeys.clear()
 	s.tenantN.Store(-1)
 }

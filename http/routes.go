@@ -1,6 +1,10 @@
 package http
 
-import "github.com/orgauth/orgauth"
+import (
+	"strings"
+
+	"github.com/orgauth/orgauth"
+)
 
 // Access rules used in the table below.
 var (
@@ -12,6 +16,39 @@ func perm(p orgauth.Permission) access      { return access{perm: p} }
 func selfOr(p orgauth.Permission) access    { return access{perm: p, self: true} }
 func system(p orgauth.Permission) access    { return access{system: true, perm: p} }
 func limited(a access, l limitClass) access { a.limit = l; return a }
+
+// Operation is one operation the server answers and the access it declares, for
+// the authorization matrix test and the documentation.
+type Operation struct {
+	Method, Path string
+	ID           string // operationId of the spec
+	// Access is "public", "signed-in", the permission needed ("user.get"), or it
+	// prefixed by "self-or " (callers without it may act on themselves) or
+	// "system " (only system administrators, holding it).
+	Access string
+}
+
+// Operations lists the operations of the server in the order of routes.
+func (s *Server) Operations() []Operation {
+	var out []Operation
+	for _, rt := range s.routes() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		a := rt.access
+		access := string(a.perm)
+		switch {
+		case a.public:
+			access = "public"
+		case a.perm == "":
+			access = "signed-in"
+		case a.system:
+			access = "system " + access
+		case a.self:
+			access = "self-or " + access
+		}
+		out = append(out, Operation{Method: method, Path: path, ID: rt.op, Access: access})
+	}
+	return out
+}
 
 // routes lists every operation the server answers, one line each: method and path,
 // the spec's operationId, the access it needs, and its handler.
@@ -48,6 +85,23 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/users/{uid}/status/loginMode", "v1UsersStatusLoginMode", selfOr(orgauth.PermUserUpdate), s.usersLoginMode},
 		{"PATCH /v1/users/password/change", "V1UsersPasswordChange", limited(public, authLimit), s.passwordChangeByEmail},
 		{"PATCH /v1/users/{uid}/password/change", "v1UsersUidPasswordChange", selfOr(orgauth.PermUserUpdate), s.passwordChange},
+		{"GET /v1/users/{uid}/roles", "v1UsersUidRoles", selfOr(orgauth.PermUserGet), s.userRolesGet},
+		{"PUT /v1/users/{uid}/roles", "v1UsersUidRolesUpdate", perm(orgauth.PermUserUpdate), s.userRolesUpdate},
+
+		// Teams.
+		{"GET /v1/teams", "v1TeamsList", limited(perm(orgauth.PermTeamList), authLimit), s.teamsList},
+		{"POST /v1/teams", "v1TeamsCreate", limited(perm(orgauth.PermTeamCreate), authLimit), s.teamsCreate},
+		{"GET /v1/teams/{uid}", "v1TeamsUidGet", perm(orgauth.PermTeamGet), s.teamsGet},
+		{"PUT /v1/teams/{uid}", "v1TeamsUidUpdate", perm(orgauth.PermTeamUpdate), s.teamsUpdate},
+		{"PATCH /v1/teams/{uid}", "v1TeamsUidPatch", perm(orgauth.PermTeamUpdate), s.teamsPatch},
+		{"DELETE /v1/teams/{uid}", "v1TeamsUidDelete", perm(orgauth.PermTeamDelete), s.teamsDelete},
+
+		// Roles.
+		{"GET /v1/roles", "v1RolesList", limited(perm(orgauth.PermRoleList), authLimit), s.rolesList},
+		{"POST /v1/roles", "v1RolesCreate", limited(perm(orgauth.PermRoleCreate), authLimit), s.rolesCreate},
+		{"GET /v1/roles/{uid}", "v1RolesUidGet", perm(orgauth.PermRoleGet), s.rolesGet},
+		{"PUT /v1/roles/{uid}", "v1RolesUidUpdate", perm(orgauth.PermRoleUpdate), s.rolesUpdate},
+		{"DELETE /v1/roles/{uid}", "v1RolesUidDelete", perm(orgauth.PermRoleDelete), s.rolesDelete},
 
 		// API keys.
 		{"GET /v1/apiKeys", "v1ApiKeysList", limited(selfOr(orgauth.PermAPIKeyList), authLimit), s.apiKeysList},
@@ -59,6 +113,8 @@ func (s *Server) routes() []route {
 		{"PUT /v1/apiKeys/{uid}/state", "v1ApiKeysUidState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
 
 		// Beyond the spec.
+		{"GET /v1/permissions", "permissionsList", signedIn, s.permissionsList},
+		{"GET /v1/audit", "auditList", limited(perm(orgauth.PermAuditGet), authLimit), s.auditList},
 		{"GET /.well-known/jwks.json", "jwks", public, s.jwks},
 		{"GET /healthz", "healthz", public, s.healthz},
 		{"GET /readyz", "readyz", public, s.readyz},

@@ -30,8 +30,13 @@ func toV1User(u *orgauth.User, link string) v1User {
 // for callers who could have invited that user (user.create, and every permission
 // the user will hold); "" otherwise. The link is a live credential.
 func (s *Server) pendingLink(ctx context.Context, p *principal, u *orgauth.User) (string, error) {
-	if u.Activated || p.SelfOnly || !p.has(orgauth.PermUserCreate) || p.mayManage(u) != nil {
+	if u.Activated || p.SelfOnly || !p.has(orgauth.PermUserCreate) {
 		return "", nil
+	}
+	if err := mayManage(ctx, s.store.InTenant(u.TenantID), p, u); isForbidden(err) {
+		return "", nil
+	} else if err != nil {
+		return "", err
 	}
 	t, err := s.store.InTenant(u.TenantID).LatestUserToken(ctx, u.ID, orgauth.PurposeActivation, s.cfg.Now())
 	if isNotFound(err) {
@@ -134,7 +139,8 @@ func (s *Server) usersSummary(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p := principalFrom(r.Context())
-	users, next, err := s.store.InTenant(p.Tenant.ID).ListUsers(r.Context(), f)
+	tq := s.store.InTenant(p.Tenant.ID)
+	users, next, err := tq.ListUsers(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -142,13 +148,26 @@ func (s *Server) usersSummary(w http.ResponseWriter, r *http.Request) error {
 	for _, u := range users {
 		roles := make([]v1UidSummary, 0, len(u.Roles))
 		for _, id := range u.Roles {
-			if role, ok := orgauth.BuiltinRole(id); ok {
-				roles = append(roles, v1UidSummary{UID: role.ID, Name: role.Name})
+			role, err := resolveRole(r.Context(), tq, p.Tenant, id)
+			if isNotFound(err) {
+				continue
 			}
+			if err != nil {
+				return err
+			}
+			roles = append(roles, v1UidSummary{UID: role.ID, Name: role.Name})
+		}
+		teams, err := tq.UserTeams(r.Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		teamRefs := make([]v1UidSummary, 0, len(teams))
+		for _, t := range teams {
+			teamRefs = append(teamRefs, v1UidSummary{UID: t.ID, Name: t.Name})
 		}
 		out.Items = append(out.Items, v1UserSummary{
 			Metadata: v1ObjectMeta{UID: u.ID, Name: u.Name(), CreationTimestamp: v1Time(u.CreatedAt), LastModifiedTimestamp: v1Time(u.UpdatedAt)},
-			Spec:     v1UserSpecSummary{EmailID: u.Email, FirstName: u.FirstName, LastName: u.LastName, Roles: roles, Teams: []v1UidSummary{}},
+			Spec:     v1UserSpecSummary{EmailID: u.Email, FirstName: u.FirstName, LastName: u.LastName, Roles: roles, Teams: teamRefs},
 			Status:   v1UserStatus{IsActive: u.Active(), LastSignIn: v1Time(u.LastSignIn)},
 		})
 	}
@@ -182,27 +201,6 @@ func stringMatch(field string, f *v1FilterString) (orgauth.StringMatch, error) {
 	return m, nil
 }
 
-// grantable checks that every role id names a role of the caller's tenant kind that
-// the caller could hold in full, and returns the canonical ids without repeats.
-func grantable(p *principal, ids []string) ([]string, error) {
-	out := []string{}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		role, ok := orgauth.BuiltinRole(id)
-		if !ok || (role.Scope == orgauth.ScopeSystem && !p.Tenant.System) {
-			return nil, orgauth.Errorf(orgauth.EINVALID, "unknown role %q", truncate(id, 64))
-		}
-		if !orgauth.Covers(p.Roles, role) {
-			return nil, orgauth.Errorf(orgauth.EFORBIDDEN, "you cannot grant role %s: it has permissions you do not hold", role.Name)
-		}
-		if !seen[role.ID] {
-			seen[role.ID] = true
-			out = append(out, role.ID)
-		}
-	}
-	return out, nil
-}
-
 func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request) error {
 	var in v1UserEntity
 	if err := decode(r, &in); err != nil {
@@ -228,13 +226,6 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(in.Spec.Teams) > 0 {
-		return orgauth.Errorf(orgauth.EINVALID, "spec.teams: teams are not available in this version")
-	}
-	roles, err := grantable(p, in.Spec.Roles)
-	if err != nil {
-		return err
-	}
 	var meta v1ObjectMeta
 	if in.Metadata != nil {
 		meta = *in.Metadata
@@ -248,14 +239,22 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request) error {
 	now := s.cfg.Now()
 	u := &orgauth.User{
 		ID: orgauth.NewID(), TenantID: p.Tenant.ID, Email: email, FirstName: first, LastName: last,
-		LoginMode: mode, Roles: roles, Annotations: meta.Annotations, Labels: meta.Labels,
+		LoginMode: mode, Annotations: meta.Annotations, Labels: meta.Labels,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	var link string
 	err = s.write(w, r, p.Tenant.ID, u.ID, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
+		if u.Roles, err = grantable(r.Context(), tq, p, "spec.roles", in.Spec.Roles); err != nil {
+			return err
+		}
 		if err := tq.CreateUser(r.Context(), u); err != nil {
 			return err
+		}
+		if len(in.Spec.Teams) > 0 {
+			if err := setTeams(r.Context(), tq, p, u, "spec.teams", in.Spec.Teams); err != nil {
+				return err
+			}
 		}
 		link, err = s.newActivation(r, tq, u)
 		return err
@@ -298,7 +297,7 @@ func (s *Server) usersGet(w http.ResponseWriter, r *http.Request) error {
 
 // updateUser applies change to the user of the path in one audited write; when the
 // change disables the user their sessions end with it.
-func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(u *orgauth.User) error) error {
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(tq orgauth.TenantQueries, u *orgauth.User) error) error {
 	p := principalFrom(r.Context())
 	uid := r.PathValue("uid")
 	var ended []string
@@ -310,11 +309,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 		if err != nil {
 			return err
 		}
-		if err := p.mayManage(u); err != nil {
+		if err := mayManage(r.Context(), tq, p, u); err != nil {
 			return err
 		}
 		wasDisabled, oldEmail := u.Disabled, u.Email
-		if err := change(u); err != nil {
+		if err := change(tq, u); err != nil {
 			return err
 		}
 		u.UpdatedAt = s.cfg.Now()
@@ -351,7 +350,7 @@ func (s *Server) usersUpdate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principalFrom(r.Context())
-	return s.updateUser(w, r, func(u *orgauth.User) error {
+	return s.updateUser(w, r, func(tq orgauth.TenantQueries, u *orgauth.User) error {
 		if in.Spec != nil {
 			sp := in.Spec
 			if sp.FirstName != nil {
@@ -375,7 +374,12 @@ func (s *Server) usersUpdate(w http.ResponseWriter, r *http.Request) error {
 				u.Email = email
 			}
 			if sp.Roles != nil {
-				if err := setRoles(p, u, sp.Roles); err != nil {
+				if err := setRoles(r.Context(), tq, p, u, sp.Roles); err != nil {
+					return err
+				}
+			}
+			if sp.Teams != nil {
+				if err := setTeams(r.Context(), tq, p, u, "spec.teams", sp.Teams); err != nil {
 					return err
 				}
 			}
@@ -411,16 +415,15 @@ func setName(dst *string, field, v string, required bool) error {
 
 // setRoles replaces the roles of u, if the caller may: no one changes their own roles
 // or grants a role they could not hold.
-func setRoles(p *principal, u *orgauth.User, ids []string) error {
+func setRoles(ctx context.Context, tq orgauth.TenantQueries, p *principal, u *orgauth.User, ids []string) error {
 	if p.SelfOnly || u.ID == p.User.ID {
 		return orgauth.Errorf(orgauth.EFORBIDDEN, "you cannot change your own roles")
 	}
-	roles, err := grantable(p, ids)
+	roles, err := grantable(ctx, tq, p, "roles", ids)
 	if err != nil {
 		return err
 	}
-	// Taking a role away needs the same standing as giving it.
-	if _, err := grantable(p, u.Roles); err != nil {
+	if err := mayRevoke(ctx, tq, p, u.Roles); err != nil {
 		return err
 	}
 	u.Roles = roles
@@ -439,9 +442,9 @@ func (s *Server) usersPatch(w http.ResponseWriter, r *http.Request) error {
 		return orgauth.Errorf(orgauth.EINVALID, "a patch has 1 to 32 operations")
 	}
 	p := principalFrom(r.Context())
-	return s.updateUser(w, r, func(u *orgauth.User) error {
+	return s.updateUser(w, r, func(tq orgauth.TenantQueries, u *orgauth.User) error {
 		for i, op := range ops {
-			if err := applyUserPatch(p, u, op); err != nil {
+			if err := applyUserPatch(r.Context(), tq, p, u, op); err != nil {
 				if e, ok := err.(*orgauth.Error); ok {
 					e2 := *e
 					e2.Message = "operation " + strconv.Itoa(i) + ": " + e.Message
@@ -454,7 +457,7 @@ func (s *Server) usersPatch(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func applyUserPatch(p *principal, u *orgauth.User, op v1HttpPatch) error {
+func applyUserPatch(ctx context.Context, tq orgauth.TenantQueries, p *principal, u *orgauth.User, op v1HttpPatch) error {
 	var remove bool
 	switch op.Op {
 	case "add", "replace":
@@ -509,7 +512,18 @@ func applyUserPatch(p *principal, u *orgauth.User, op v1HttpPatch) error {
 				return orgauth.Errorf(orgauth.EINVALID, "value of /spec/roles must be a list of role ids")
 			}
 		}
-		return setRoles(p, u, ids)
+		return setRoles(ctx, tq, p, u, ids)
+	case "/spec/teams":
+		if err := needPerm(); err != nil {
+			return err
+		}
+		var ids []string
+		if !remove {
+			if err := json.Unmarshal(op.Value, &ids); err != nil {
+				return orgauth.Errorf(orgauth.EINVALID, "value of /spec/teams must be a list of team ids")
+			}
+		}
+		return setTeams(ctx, tq, p, u, "/spec/teams", ids)
 	case "/metadata/annotations", "/metadata/labels":
 		if err := needPerm(); err != nil {
 			return err
@@ -558,7 +572,7 @@ func (s *Server) usersDelete(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := p.mayManage(u); err != nil {
+		if err := mayManage(r.Context(), tq, p, u); err != nil {
 			return err
 		}
 		return tq.DeleteUser(r.Context(), uid)
@@ -579,7 +593,7 @@ func (s *Server) usersLoginMode(w http.ResponseWriter, r *http.Request) error {
 	if in.LoginMode != "dev" && in.LoginMode != "devops" {
 		return orgauth.Errorf(orgauth.EINVALID, "loginMode must be dev or devops")
 	}
-	return s.updateUser(w, r, func(u *orgauth.User) error {
+	return s.updateUser(w, r, func(_ orgauth.TenantQueries, u *orgauth.User) error {
 		u.LoginMode = in.LoginMode
 		return nil
 	})
@@ -598,11 +612,12 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	p := principalFrom(ctx)
-	u, err := s.targetUser(ctx, s.store.InTenant(p.Tenant.ID), r.PathValue("uid"))
+	tq := s.store.InTenant(p.Tenant.ID)
+	u, err := s.targetUser(ctx, tq, r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
-	if err := p.mayManage(u); err != nil {
+	if err := mayManage(ctx, tq, p, u); err != nil {
 		return err
 	}
 	// The new password is checked before the current one: that check counts as a

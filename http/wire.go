@@ -238,6 +238,7 @@ type v1UserUpdateSpecEntity struct {
 	FirstName *string  `json:"firstName"`
 	LastName  *string  `json:"lastName"`
 	Roles     []string `json:"roles"`
+	Teams     []string `json:"teams"` // beyond the spec's shape, as in v1UserSpecEntity
 }
 
 type v1User struct {
@@ -390,4 +391,95 @@ type v1ApiKeyUpdate struct {
 
 type v1ApiKeyActiveState struct {
 	IsActive *bool `json:"isActive"`
+}
+
+type v1Team struct {
+	Metadata v1ObjectMeta `json:"metadata"`
+	Spec     v1TeamSpec   `json:"spec"`
+	Status   struct{}     `json:"status"`
+}
+
+type v1TeamSpec struct {
+	Roles   []string `json:"roles"`
+	Sources []string `json:"sources"`
+	Users   []string `json:"users"`
+}
+
+// v1TeamIn is the body of a team create or update; status is read-only.
+type v1TeamIn struct {
+	Metadata *v1ObjectMeta   `json:"metadata"`
+	Spec     *v1TeamSpec     `json:"spec"`
+	Status   json.RawMessage `json:"status"`
+}
+
+type v1Teams struct {
+	Items    []v1Team        `json:"items"`
+	Listmeta *v1ListMetaData `json:"listmeta,omitempty"`
+}
+
+type v1Role struct {
+	Metadata v1ObjectMeta `json:"metadata"`
+	Spec     v1RoleSpec   `json:"spec"`
+	Status   v1RoleStatus `json:"status"`
+}
+
+type v1RoleSpec struct {
+	Permissions []string `json:"permissions"`
+	Scope       string   `json:"scope,omitempty"`
+	Type        string   `json:"type,omitempty"`
+}
+
+type v1RoleStatus struct {
+	IsEnabled bool `json:"isEnabled"`
+}
+
+// v1RoleIn is the body of a role create or update; status is read-only.
+type v1RoleIn struct {
+	Metadata *v1ObjectMeta   `json:"metadata"`
+	Spec     *v1RoleSpec     `json:"spec"`
+	Status   json.RawMessage `json:"status"`
+}
+
+type v1Roles struct {
+	Items    []v1Role        `json:"items"`
+	Listmeta *v1ListMetaData `json:"listmeta,omitempty"`
+}
+
+type v1UserRolesEntity struct {
+	InheritedRoles []v1UidSummary `json:"inheritedRoles"`
+	Roles          []v1UidSummary `json:"roles"`
+}
+
+type v1UserRoleUIDs struct {
+	Roles []string `json:"roles"`
+}
+
+// v1Permissions is the permission catalogue (beyond the spec: GET /v1/permissions).
+type v1Permissions struct {
+	Items []v1Permission `json:"items"`
+}
+
+type v1Permission struct {
+	Name     string `json:"name"`
+	Resource string `json:"resource"`
+	Verb     string `json:"verb"`
+	Scope    string `json:"scope"` // tenant, or system for permissions only system roles use
+}
+
+// v1AuditRecords is a page of the audit trail (beyond the spec: GET /v1/audit).
+type v1AuditRecords struct {
+	Items    []v1AuditRecord `json:"items"`
+	Listmeta *v1ListMetaData `json:"listmeta"`
+}
+
+type v1AuditRecord struct {
+	UID       string     `json:"uid"`
+	TenantUID string     `json:"tenantUid"`
+	ActorUID  string     `json:"actorUid,omitempty"`
+	Action    string     `json:"action"`
+	Target    string     `json:"target,omitempty"`
+	Outcome   string     `json:"outcome"`
+	RequestID string     `json:"requestId,omitempty"`
+	ClientIP  string     `json:"clientIp,omitempty"`
+	Timestamp *time.Time `json:"timestamp"`
 }

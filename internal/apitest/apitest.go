@@ -135,6 +135,7 @@ type Env struct {
 	MasterKey []byte
 	Issuer    *token.Issuer
 	Logs      *bytes.Buffer // everything the server logged
+	Server    *orgauthhttp.Server
 	Client    *http.Client
 }
 
@@ -205,6 +206,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		go pg.Listen(ctx, srv.Invalidate, func() { srv.Flush(); once.Do(func() { close(listening) }) }, 100*time.Millisecond)
 		<-listening
 	}
+	env.Server = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	env.URL = ts.URL

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -119,4 +120,30 @@ func checkErrorShape(body []byte) error {
 		return fmt.Errorf("error body is not the Palette error shape: %s", body)
 	}
 	return nil
+}
+
+// Operation is one operation of the spec.
+type Operation struct {
+	Method, Path, ID string
+}
+
+// Operations returns every operation of the spec, ordered by path and method.
+func Operations() ([]Operation, error) {
+	d, err := contract()
+	if err != nil {
+		return nil, err
+	}
+	var out []Operation
+	for _, path := range d.Paths.Keys() {
+		for method, op := range d.Paths.Value(path).Operations() {
+			out = append(out, Operation{Method: method, Path: path, ID: op.OperationID})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out, nil
 }
