@@ -172,3 +172,27 @@ func TestInstances_TeamAndRoleChanges(t *testing.T) {
 		return a.Do("GET", "/v1/teams", nil, "Authorization", tok).Status == 403
 	})
 }
+
+// TestInstances_RateLimitShared: requests admitted at one instance count at the
+// other, so a client gets the configured rate from all instances together.
+func TestInstances_RateLimitShared(t *testing.T) {
+	url := apitest.PostgresURL(t)
+	clock := apitest.NewClock() // stands still: buckets refill only when moved
+	opts := apitest.Options{DatabaseURL: url, Clock: clock, AuthRate: 1, AuthBurst: 5}
+	a, b := apitest.New(t, opts), apitest.New(t, opts)
+	for range 5 {
+		a.Do("GET", "/v1/auth/org", nil).Must(t, 200)
+	}
+	a.Do("GET", "/v1/auth/org", nil).Must(t, 429)
+	// B has heard of A's five within a second; its own bucket is spent too.
+	time.Sleep(500 * time.Millisecond)
+	r := b.Do("GET", "/v1/auth/org", nil)
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("B after A used the burst: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	// The limit is per client and operation: another operation is untouched.
+	b.Do("GET", "/v1/auth/orgs", nil).Must(t, 401)
+	// Once the rate has paid the debt off, B admits the client again.
+	clock.Advance(11 * time.Second)
+	b.Do("GET", "/v1/auth/org", nil).Must(t, 200)
+}

@@ -72,6 +72,8 @@ func (s *Server) Invalidate(msg string) {
 		return
 	}
 	switch {
+	case f[0] == msgHits:
+		s.applyHits(f)
 	case f[0] == msgUser && len(f) == 3:
 		tenantID, userID := f[1], f[2]
 		s.users.del(tenantID + "/" + userID)

@@ -78,6 +78,7 @@ type Server struct {
 	keysLoaded atomic.Int64                    // unix nanoseconds of the last reload of signing keys
 	authLimit  *limiter
 	resetLimit *limiter
+	instance   string // random name of this instance in messages to the others
 }
 
 // Deps are the collaborators of the server.
@@ -96,7 +97,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{
 		cfg: cfg, store: d.Store, issuer: d.Issuer, hasher: d.Hasher, mail: d.Mail,
-		masterKey: d.MasterKey, log: d.Log, bus: d.Bus,
+		masterKey: d.MasterKey, log: d.Log, bus: d.Bus, instance: orgauth.NewID(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

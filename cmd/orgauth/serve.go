@@ -109,6 +109,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if shared {
 		pg.OnListenError(func(ctx context.Context, err error) { log.WarnContext(ctx, "cache invalidation listener", "err", err) })
 		go pg.Listen(ctx, srv.Invalidate, srv.Flush, time.Second)
+		go srv.ShareRateLimits(ctx, 200*time.Millisecond)
 	}
 	if cfg.DebugListen != "" {
 		go debugServer(ctx, cfg.DebugListen, log)

@@ -205,6 +205,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		var once sync.Once
 		go pg.Listen(ctx, srv.Invalidate, func() { srv.Flush(); once.Do(func() { close(listening) }) }, 100*time.Millisecond)
 		<-listening
+		go srv.ShareRateLimits(ctx, 50*time.Millisecond)
 	}
 	env.Server = srv
 	ts := httptest.NewServer(srv)
