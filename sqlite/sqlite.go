@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,9 +118,14 @@ func (db *DB) Ping(ctx context.Context) error {
 // Update runs fn in one write transaction. fn must use only tx: calling db from
 // inside fn to write would wait for the write connection fn holds.
 func (db *DB) Update(ctx context.Context, fn func(tx orgauth.Queries) error) error {
-	return transact(ctx, db.write, func(tx *sql.Tx) error {
-		return fn(&queries{read: tx, write: tx})
+	var missed []string
+	err := transact(ctx, db.write, func(tx *sql.Tx) error {
+		r := &txStmts{tx: tx, cache: db.writeStmts}
+		defer func() { missed = r.missed }()
+		return fn(&queries{read: r, write: r})
 	})
+	db.writeStmts.prepareAll(ctx, missed)
+	return err
 }
 
 // transact runs fn in a transaction of db and commits it if fn succeeds.
@@ -205,6 +211,66 @@ func (s *stmts) QueryRowContext(ctx context.Context, query string, args ...any) 
 		return st.QueryRowContext(ctx, args...)
 	}
 	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+// lookup returns the prepared statement of query, or nil when it has none yet.
+func (s *stmts) lookup(query string) *sql.Stmt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[query]
+}
+
+// prepareAll prepares the queries that are not prepared yet.
+func (s *stmts) prepareAll(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		s.prepared(ctx, q)
+	}
+}
+
+// txStmts is the runner of a write transaction. It uses the statements the write
+// connection has already prepared (the transaction runs on that one
+// connection, so they need no new parsing) and runs the others unprepared,
+// noting them to be prepared once the transaction has let the connection go:
+// preparing on the pool meanwhile would wait for the connection the transaction
+// holds.
+type txStmts struct {
+	tx     *sql.Tx
+	cache  *stmts
+	missed []string
+}
+
+func (t *txStmts) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st := t.cache.lookup(query); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	if !slices.Contains(t.missed, query) {
+		t.missed = append(t.missed, query)
+	}
+	return nil
+}
+
+// ExecContext implements runner.
+func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext implements runner.
+func (t *txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext implements runner.
+func (t *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // close closes the prepared statements.

@@ -36,6 +36,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// the heap grow to twice its peak.
 	if cfg.MemoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+		// With the limit bounding the heap, collecting each time it doubles would
+		// run the collector every other sign-in; let it use the room up to the limit.
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
