@@ -120,6 +120,7 @@ type APIKey struct {
 	ID          string
 	TenantID    string
 	UserID      string
+	CreatedBy   string // the user who made the key, when not UserID ("" for the owner)
 	Name        string
 	Annotations map[string]string
 	Hash        []byte

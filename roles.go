@@ -146,6 +146,30 @@ func Covers(held []*Role, r *Role) bool {
 	return true
 }
 
+// Intersect returns a role that grants what both a and b grant: every catalogue
+// permission held in both, in the system scope only if both hold a system role.
+func Intersect(a, b []*Role) *Role {
+	r := &Role{ID: "intersection", Name: "Intersection", Scope: ScopeTenant, Permissions: []Permission{}}
+	if anySystem(a) && anySystem(b) {
+		r.Scope = ScopeSystem
+	}
+	for _, p := range Catalogue {
+		if anyHas(a, p) && anyHas(b, p) {
+			r.Permissions = append(r.Permissions, p)
+		}
+	}
+	return r
+}
+
+func anySystem(roles []*Role) bool {
+	for _, r := range roles {
+		if r.Scope == ScopeSystem {
+			return true
+		}
+	}
+	return false
+}
+
 func anyHas(roles []*Role, p Permission) bool {
 	for _, r := range roles {
 		if r.Has(p) {

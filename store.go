@@ -142,7 +142,8 @@ type TenantQueries interface {
 
 	// CreateTeam inserts t with its members (t.TenantID is set to the scope's
 	// tenant). Same name in the tenant (case-insensitive): ECONFLICT; a member that
-	// is not a user of the tenant: ENOTFOUND.
+	// is not a user of the tenant: ENOTFOUND; a member in MaxTeamsPerUser teams
+	// already, or a tenant with MaxTeamsPerTenant teams: EINVALID.
 	CreateTeam(ctx context.Context, t *Team) error
 	// Team returns the team with the given id and its members, or ENOTFOUND.
 	Team(ctx context.Context, id string) (*Team, error)
@@ -154,10 +155,11 @@ type TenantQueries interface {
 	UpdateTeam(ctx context.Context, t *Team) error
 	// DeleteTeam removes the team; its members lose its roles.
 	DeleteTeam(ctx context.Context, id string) error
-	// UserTeams returns the teams the user is a member of, ordered by name.
+	// UserTeams returns the teams the user is a member of, ordered by name, with
+	// their roles but not their members (Users is nil).
 	UserTeams(ctx context.Context, userID string) ([]*Team, error)
 	// SetUserTeams makes the user a member of exactly the given teams. A team
-	// that is not the tenant's: ENOTFOUND.
+	// that is not the tenant's: ENOTFOUND; more than MaxTeamsPerUser: EINVALID.
 	SetUserTeams(ctx context.Context, userID string, teamIDs []string) error
 
 	// ListAudit returns a page of the tenant's audit records, newest first, and

@@ -19,3 +19,10 @@ type Team struct {
 
 // TeamSourceLocal is the source of teams managed through the API.
 const TeamSourceLocal = "local"
+
+// Limits the stores enforce: a user is a member of at most MaxTeamsPerUser teams,
+// and a tenant has at most MaxTeamsPerTenant teams (EINVALID beyond).
+const (
+	MaxTeamsPerUser   = 64
+	MaxTeamsPerTenant = 1000
+)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +123,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt route) error {
 	case resetLimit:
 		l = s.resetLimit
 	}
-	if ok, wait := l.allow(clientAddr(r) + " " + rt.pattern); !ok {
+	if ok, wait := l.allow(limitKey(clientAddr(r)) + " " + rt.pattern); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return orgauth.Errorf(orgauth.ETOOMANY, "too many requests, retry later")
 	}
@@ -291,6 +292,15 @@ func (s *Server) apiKeyPrincipal(ctx context.Context, secret string) (*principal
 	if err != nil {
 		return nil, err
 	}
+	if k.CreatedBy != "" && k.CreatedBy != k.UserID {
+		// A key made for another user acts with what both its owner and its
+		// maker hold now: promoting the owner later gives the maker nothing.
+		maker, err := s.userPrincipal(ctx, k.TenantID, k.CreatedBy)
+		if err != nil {
+			return nil, err
+		}
+		p.Roles = []*orgauth.Role{orgauth.Intersect(p.Roles, maker.Roles)}
+	}
 	p.APIKeyID = k.ID
 	return p, nil
 }
@@ -301,6 +311,9 @@ func (s *Server) userPrincipal(ctx context.Context, tenantID, userID string) (*p
 	if err != nil {
 		return nil, unauthenticatedIfMissing(err)
 	}
+	// The generation is taken before the user is read: a change of the user
+	// committed after that read keeps the roles computed from it out of the cache.
+	gen := s.grantCache.gen()
 	u, err := s.user(ctx, tenantID, userID)
 	if err != nil {
 		return nil, unauthenticatedIfMissing(err)
@@ -308,7 +321,7 @@ func (s *Server) userPrincipal(ctx context.Context, tenantID, userID string) (*p
 	if !u.Active() || !t.Active {
 		return nil, errUnauthenticated
 	}
-	roles, err := s.grants(ctx, t, u)
+	roles, err := s.grants(ctx, t, u, gen)
 	if err != nil {
 		return nil, err
 	}
@@ -419,4 +432,18 @@ func isNotFound(err error) bool {
 // isForbidden reports whether err is EFORBIDDEN.
 func isForbidden(err error) bool {
 	return err != nil && orgauth.ErrorCode(err) == orgauth.EFORBIDDEN
+}
+
+// limitKey is the rate-limit identity of a client address: the address itself
+// for IPv4, its /64 network for IPv6, since one host commonly holds a whole /64.
+func limitKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }

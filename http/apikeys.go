@@ -103,6 +103,10 @@ func (s *Server) apiKeysCreate(w http.ResponseWriter, r *http.Request) error {
 		Annotations: in.Metadata.Annotations, Hash: hash, Active: true, ExpiresAt: expires,
 		CreatedAt: now, UpdatedAt: now,
 	}
+	if owner != p.User.ID {
+		// The key never acts with more than its maker holds (see apiKeyPrincipal).
+		k.CreatedBy = p.User.ID
+	}
 	err = s.write(w, r, p.Tenant.ID, k.ID, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		u, err := tq.User(ctx, owner)

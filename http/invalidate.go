@@ -24,7 +24,7 @@ const (
 	msgAPIKey        = "apikey"  // hex of the key hash
 	msgTenant        = "tenant"  // tenantID name: the tenant's settings
 	msgTenantDeleted = "tenant-deleted"
-	msgAuthz         = "authz" // tenantID: the tenant's teams or custom roles changed
+	msgAuthz         = "authz" // tenantID ["users"]: the tenant's teams or custom roles changed (and its users' role lists)
 )
 
 // forget drops cached state made stale by a write of this instance, here at once
@@ -61,6 +61,12 @@ func (s *Server) forgetAuthz(ctx context.Context, tenantID string) {
 	s.forget(ctx, msgAuthz+" "+tenantID)
 }
 
+// forgetAuthzAndUsers is forgetAuthz after a change that also rewrote the role
+// lists of the tenant's users (a role deleted).
+func (s *Server) forgetAuthzAndUsers(ctx context.Context, tenantID string) {
+	s.forget(ctx, msgAuthz+" "+tenantID+" users")
+}
+
 func (s *Server) forgetTenant(ctx context.Context, t *orgauth.Tenant) {
 	s.forget(ctx, msgTenant+" "+t.ID+" "+t.Name)
 }
@@ -91,17 +97,18 @@ func (s *Server) Invalidate(msg string) {
 		s.tenantIDs.del(f[1])
 		s.tenantN.Store(-1)
 	case f[0] == msgAuthz:
-		// Deleting a role also rewrote the role lists of the tenant's users.
-		prefix := f[1] + "/"
-		s.grantCache.delIf(func(k string, _ []*orgauth.Role) bool { return strings.HasPrefix(k, prefix) })
-		s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, prefix) })
+		s.bumpAuthz(f[1])
+		if len(f) > 2 && f[2] == "users" {
+			prefix := f[1] + "/"
+			s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, prefix) })
+		}
 	case f[0] == msgTenantDeleted:
 		tenantID := f[1]
 		s.tenants.delIf(func(_ string, t *orgauth.Tenant) bool { return t.ID == tenantID })
 		s.tenantIDs.del(tenantID)
 		s.tenantN.Store(-1)
 		s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, tenantID+"/") })
-		s.grantCache.delIf(func(k string, _ []*orgauth.Role) bool { return strings.HasPrefix(k, tenantID+"/") })
+		s.bumpAuthz(tenantID)
 		s.sessions.delIf(func(_ string, v *orgauth.Session) bool { return v.TenantID == tenantID })
 		s.apiKeys.delIf(func(_ string, k *orgauth.APIKey) bool { return k.TenantID == tenantID })
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/orgauth/orgauth"
@@ -50,55 +51,137 @@ func validID(id string) bool {
 // userRoles returns the roles u holds directly and, apart, those it holds only
 // through its teams. Role ids that no longer resolve are skipped.
 func userRoles(ctx context.Context, tq orgauth.TenantQueries, t *orgauth.Tenant, u *orgauth.User) (direct, inherited []*orgauth.Role, err error) {
-	seen := map[string]bool{}
-	add := func(list *[]*orgauth.Role, id string) error {
-		r, err := resolveRole(ctx, tq, t, id)
-		if isNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !seen[r.ID] {
-			seen[r.ID] = true
-			*list = append(*list, r)
-		}
-		return nil
-	}
-	for _, id := range u.Roles {
-		if err := add(&direct, id); err != nil {
-			return nil, nil, err
-		}
-	}
 	teams, err := tq.UserTeams(ctx, u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
+	// Each distinct id is resolved once; many custom ones are read in one query.
+	seen := map[string]bool{}
+	var directIDs, teamIDs []string
+	for _, id := range u.Roles {
+		if !seen[id] {
+			seen[id] = true
+			directIDs = append(directIDs, id)
+		}
+	}
 	for _, tm := range teams {
 		for _, id := range tm.Roles {
-			if err := add(&inherited, id); err != nil {
-				return nil, nil, err
+			if !seen[id] {
+				seen[id] = true
+				teamIDs = append(teamIDs, id)
 			}
 		}
 	}
-	return direct, inherited, nil
+	res := roleResolver{tq: tq, t: t}
+	if err := res.preload(ctx, append(slices.Clone(directIDs), teamIDs...)); err != nil {
+		return nil, nil, err
+	}
+	got := map[string]bool{}
+	pick := func(ids []string) ([]*orgauth.Role, error) {
+		var out []*orgauth.Role
+		for _, id := range ids {
+			r, err := res.resolve(ctx, id)
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !got[r.ID] {
+				got[r.ID] = true
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
+	if direct, err = pick(directIDs); err != nil {
+		return nil, nil, err
+	}
+	inherited, err = pick(teamIDs)
+	return direct, inherited, err
 }
 
-// grants returns every role u holds, through a cache that every change of the
-// user, its teams or the tenant's roles clears.
-func (s *Server) grants(ctx context.Context, t *orgauth.Tenant, u *orgauth.User) ([]*orgauth.Role, error) {
-	key := t.ID + "/" + u.ID
-	if roles, ok := s.grantCache.get(key); ok {
-		return roles, nil
+// roleResolver resolves the role ids of one user, reading all custom roles of
+// the tenant at once when there are more than a few to resolve.
+type roleResolver struct {
+	tq     orgauth.TenantQueries
+	t      *orgauth.Tenant
+	custom map[string]*orgauth.Role // nil: resolve one by one
+}
+
+func (r *roleResolver) preload(ctx context.Context, ids []string) error {
+	n := 0
+	for _, id := range ids {
+		if _, ok := orgauth.BuiltinRole(id); !ok && validID(id) {
+			n++
+		}
 	}
-	gen := s.grantCache.gen()
+	if n <= 4 {
+		return nil
+	}
+	list, err := r.tq.ListRoles(ctx)
+	if err != nil {
+		return err
+	}
+	r.custom = make(map[string]*orgauth.Role, len(list))
+	for _, role := range list {
+		r.custom[role.ID] = role
+	}
+	return nil
+}
+
+func (r *roleResolver) resolve(ctx context.Context, id string) (*orgauth.Role, error) {
+	if r.custom != nil {
+		if role, ok := r.custom[id]; ok {
+			return role, nil
+		}
+		if _, ok := orgauth.BuiltinRole(id); !ok {
+			return nil, orgauth.Errorf(orgauth.ENOTFOUND, "role not found")
+		}
+	}
+	return resolveRole(ctx, r.tq, r.t, id)
+}
+
+// grants returns every role u holds, through a cache. gen is the cache's
+// generation taken before u was read. An entry counts only while the tenant's
+// authorization epoch, which every change of its teams or roles moves on, is
+// the one it was computed in.
+func (s *Server) grants(ctx context.Context, t *orgauth.Tenant, u *orgauth.User, gen uint64) ([]*orgauth.Role, error) {
+	key := t.ID + "/" + u.ID
+	epoch := s.authzEpoch(t.ID)
+	if g, ok := s.grantCache.get(key); ok && g.epoch == epoch {
+		return g.roles, nil
+	}
 	direct, inherited, err := userRoles(ctx, s.store.InTenant(t.ID), t, u)
 	if err != nil {
 		return nil, err
 	}
 	roles := append(direct, inherited...)
-	s.grantCache.putAt(key, roles, time.Time{}, gen)
+	if s.authzEpoch(t.ID) == epoch {
+		s.grantCache.putAt(key, grant{roles: roles, epoch: epoch}, time.Time{}, gen)
+	}
 	return roles, nil
+}
+
+// grant is a cached answer of grants.
+type grant struct {
+	roles []*orgauth.Role
+	epoch uint64
+}
+
+// authzEpoch returns the authorization epoch of a tenant.
+func (s *Server) authzEpoch(tenantID string) uint64 {
+	if v, ok := s.epochs.Load(tenantID); ok {
+		return v.(*atomic.Uint64).Load()
+	}
+	return 0
+}
+
+// bumpAuthz starts a new authorization epoch of a tenant: every cached grant of
+// its users stops counting, without scanning the cache.
+func (s *Server) bumpAuthz(tenantID string) {
+	v, _ := s.epochs.LoadOrStore(tenantID, new(atomic.Uint64))
+	v.(*atomic.Uint64).Add(1)
 }
 
 // mayManage reports whether the caller may act on another user u (set their
@@ -390,7 +473,7 @@ func (s *Server) rolesDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.forgetAuthz(r.Context(), p.Tenant.ID)
+	s.forgetAuthzAndUsers(r.Context(), p.Tenant.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -86,22 +86,22 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/users/password/change", "V1UsersPasswordChange", limited(public, authLimit), s.passwordChangeByEmail},
 		{"PATCH /v1/users/{uid}/password/change", "v1UsersUidPasswordChange", selfOr(orgauth.PermUserUpdate), s.passwordChange},
 		{"GET /v1/users/{uid}/roles", "v1UsersUidRoles", selfOr(orgauth.PermUserGet), s.userRolesGet},
-		{"PUT /v1/users/{uid}/roles", "v1UsersUidRolesUpdate", perm(orgauth.PermUserUpdate), s.userRolesUpdate},
+		{"PUT /v1/users/{uid}/roles", "v1UsersUidRolesUpdate", limited(perm(orgauth.PermUserUpdate), authLimit), s.userRolesUpdate},
 
 		// Teams.
 		{"GET /v1/teams", "v1TeamsList", limited(perm(orgauth.PermTeamList), authLimit), s.teamsList},
 		{"POST /v1/teams", "v1TeamsCreate", limited(perm(orgauth.PermTeamCreate), authLimit), s.teamsCreate},
 		{"GET /v1/teams/{uid}", "v1TeamsUidGet", perm(orgauth.PermTeamGet), s.teamsGet},
-		{"PUT /v1/teams/{uid}", "v1TeamsUidUpdate", perm(orgauth.PermTeamUpdate), s.teamsUpdate},
-		{"PATCH /v1/teams/{uid}", "v1TeamsUidPatch", perm(orgauth.PermTeamUpdate), s.teamsPatch},
-		{"DELETE /v1/teams/{uid}", "v1TeamsUidDelete", perm(orgauth.PermTeamDelete), s.teamsDelete},
+		{"PUT /v1/teams/{uid}", "v1TeamsUidUpdate", limited(perm(orgauth.PermTeamUpdate), authLimit), s.teamsUpdate},
+		{"PATCH /v1/teams/{uid}", "v1TeamsUidPatch", limited(perm(orgauth.PermTeamUpdate), authLimit), s.teamsPatch},
+		{"DELETE /v1/teams/{uid}", "v1TeamsUidDelete", limited(perm(orgauth.PermTeamDelete), authLimit), s.teamsDelete},
 
 		// Roles.
 		{"GET /v1/roles", "v1RolesList", limited(perm(orgauth.PermRoleList), authLimit), s.rolesList},
 		{"POST /v1/roles", "v1RolesCreate", limited(perm(orgauth.PermRoleCreate), authLimit), s.rolesCreate},
 		{"GET /v1/roles/{uid}", "v1RolesUidGet", perm(orgauth.PermRoleGet), s.rolesGet},
-		{"PUT /v1/roles/{uid}", "v1RolesUidUpdate", perm(orgauth.PermRoleUpdate), s.rolesUpdate},
-		{"DELETE /v1/roles/{uid}", "v1RolesUidDelete", perm(orgauth.PermRoleDelete), s.rolesDelete},
+		{"PUT /v1/roles/{uid}", "v1RolesUidUpdate", limited(perm(orgauth.PermRoleUpdate), authLimit), s.rolesUpdate},
+		{"DELETE /v1/roles/{uid}", "v1RolesUidDelete", limited(perm(orgauth.PermRoleDelete), authLimit), s.rolesDelete},
 
 		// API keys.
 		{"GET /v1/apiKeys", "v1ApiKeysList", limited(selfOr(orgauth.PermAPIKeyList), authLimit), s.apiKeysList},

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,7 +74,8 @@ type Server struct {
 	users      *cache[string, *orgauth.User]   // tenantID/userID
 	apiKeys    *cache[string, *orgauth.APIKey] // by hash
 	verified   *cache[string, token.Claims]    // by raw token
-	grantCache *cache[string, []*orgauth.Role] // tenantID/userID: every role the user holds
+	grantCache *cache[string, grant]           // tenantID/userID: every role the user holds
+	epochs     sync.Map                        // tenantID -> *atomic.Uint64, see authzEpoch
 	tenantN    atomic.Int64                    // customer tenants, -1 when unknown
 	keysLoaded atomic.Int64                    // unix nanoseconds of the last reload of signing keys
 	authLimit  *limiter
@@ -112,7 +114,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	s.users = newCache[string, *orgauth.User](200_000, 5*time.Second, now)
 	s.apiKeys = newCache[string, *orgauth.APIKey](100_000, 5*time.Second, now)
 	s.verified = newCache[string, token.Claims](50_000, time.Hour, now)
-	s.grantCache = newCache[string, []*orgauth.Role](200_000, 5*time.Second, now)
+	s.grantCache = newCache[string, grant](200_000, 5*time.Second, now)
 	s.tenantN.Store(-1)
 	s.authLimit = newLimiter(cfg.AuthRate, cfg.AuthBurst, now)
 	s.resetLimit = newLimiter(cfg.ResetRate, cfg.ResetBurst, now)

@@ -18,8 +18,12 @@ import (
 // keys query-escaped.
 const msgHits = "hits"
 
-// maxHitsMessage keeps a message well under PostgreSQL's 8000-byte NOTIFY limit.
-const maxHitsMessage = 7000
+// maxHitsMessage keeps a message well under PostgreSQL's 8000-byte NOTIFY limit;
+// maxHitsKeys bounds the clients shared per interval (about 10 messages).
+const (
+	maxHitsMessage = 7000
+	maxHitsKeys    = 1000
+)
 
 // ShareRateLimits publishes, every interval until ctx ends, the requests this
 // instance admitted. It does nothing without a Bus (a single instance).
@@ -52,7 +56,13 @@ func (s *Server) publishHits(ctx context.Context, class string, hits map[string]
 		}
 		b.Reset()
 	}
+	sent := 0
 	for key, n := range hits {
+		if sent++; sent > maxHitsKeys {
+			// A flood from very many addresses: the rest are counted here only,
+			// and the cache invalidations on the same channel are not held up.
+			break
+		}
 		item := " " + url.QueryEscape(key) + "=" + strconv.Itoa(n)
 		if len(head)+b.Len()+len(item) > maxHitsMessage {
 			flush()

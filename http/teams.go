@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/orgauth/orgauth"
 )
@@ -137,6 +138,13 @@ func saveTeam(ctx context.Context, tq orgauth.TenantQueries, p *principal, old, 
 	if err := validTeam(t); err != nil {
 		return err
 	}
+	var before []string
+	if old != nil {
+		before = old.Users
+	}
+	if slices.Contains(before, p.User.ID) != slices.Contains(t.Users, p.User.ID) {
+		return orgauth.Errorf(orgauth.EFORBIDDEN, "you cannot change your own teams")
+	}
 	roles, err := grantable(ctx, tq, p, "spec.roles", t.Roles)
 	if err != nil {
 		return err
@@ -180,13 +188,20 @@ func (s *Server) teamsCreate(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	now := s.cfg.Now()
 	t.ID, t.CreatedAt, t.UpdatedAt = orgauth.NewID(), now, now
+	var invites []invitation
 	err = s.write(w, r, p.Tenant.ID, t.ID, func(tx orgauth.Queries) error {
-		return saveTeam(r.Context(), tx.InTenant(p.Tenant.ID), p, nil, t)
+		tq := tx.InTenant(p.Tenant.ID)
+		if err := saveTeam(r.Context(), tq, p, nil, t); err != nil {
+			return err
+		}
+		invites, err = s.reinviteAdded(r, tq, nil, t.Users)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.forgetAuthz(r.Context(), p.Tenant.ID)
+	s.sendInvitations(r, p.Tenant, invites)
 	writeJSON(w, http.StatusCreated, v1Uid{UID: t.ID})
 	return nil
 }
@@ -195,6 +210,7 @@ func (s *Server) teamsCreate(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request, change func(t *orgauth.Team) error) error {
 	p := principalFrom(r.Context())
 	uid := r.PathValue("uid")
+	var invites []invitation
 	err := s.write(w, r, p.Tenant.ID, uid, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		old, err := targetTeam(r.Context(), tq, uid)
@@ -207,12 +223,21 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request, change func(
 			return err
 		}
 		t.UpdatedAt = s.cfg.Now()
-		return saveTeam(r.Context(), tq, p, old, &t)
+		if err := saveTeam(r.Context(), tq, p, old, &t); err != nil {
+			return err
+		}
+		before := old.Users
+		if !slices.Equal(old.Roles, t.Roles) {
+			before = nil // every member now holds other roles
+		}
+		invites, err = s.reinviteAdded(r, tq, before, t.Users)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.forgetAuthz(r.Context(), p.Tenant.ID)
+	s.sendInvitations(r, p.Tenant, invites)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -321,7 +346,15 @@ func applyTeamPatch(t *orgauth.Team, op v1HttpPatch) error {
 		if op.Op == "replace" {
 			return orgauth.Errorf(orgauth.EINVALID, "%s takes add or remove", op.Path)
 		}
+		if dst == &t.Roles {
+			if r, ok := orgauth.BuiltinRole(id); ok {
+				id = r.ID // the stored form of a built-in role named by its name
+			}
+		}
 		if remove {
+			if !slices.Contains(*dst, id) {
+				return orgauth.Errorf(orgauth.EINVALID, "%q is not in %s", truncate(id, 64), strings.TrimSuffix(op.Path, "/-"))
+			}
 			*dst = slices.DeleteFunc(*dst, func(s string) bool { return s == id })
 		} else if !slices.Contains(*dst, id) {
 			*dst = append(*dst, id)
@@ -359,8 +392,8 @@ func setTeams(ctx context.Context, tq orgauth.TenantQueries, p *principal, u *or
 	if u.ID == p.User.ID {
 		return orgauth.Errorf(orgauth.EFORBIDDEN, "you cannot change your own teams")
 	}
-	if len(ids) > maxRolesPerObject {
-		return orgauth.Errorf(orgauth.EINVALID, "%s: at most %d teams", field, maxRolesPerObject)
+	if len(ids) > orgauth.MaxTeamsPerUser {
+		return orgauth.Errorf(orgauth.EINVALID, "%s: at most %d teams", field, orgauth.MaxTeamsPerUser)
 	}
 	current, err := tq.UserTeams(ctx, u.ID)
 	if err != nil {
@@ -394,4 +427,41 @@ func setTeams(ctx context.Context, tq orgauth.TenantQueries, p *principal, u *or
 		return err
 	}
 	return nil
+}
+
+// invitation is an activation link to mail once its transaction has committed.
+type invitation struct {
+	user *orgauth.User
+	link string
+}
+
+// reinviteAdded supersedes the activation links of the users in after but not in
+// before who have not activated their account yet: a link someone saw while the
+// account held less must not open it now that it holds more.
+func (s *Server) reinviteAdded(r *http.Request, tq orgauth.TenantQueries, before, after []string) ([]invitation, error) {
+	var out []invitation
+	for _, id := range after {
+		if slices.Contains(before, id) {
+			continue
+		}
+		u, err := tq.User(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		if u.Activated {
+			continue
+		}
+		link, err := s.newActivation(r, tq, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, invitation{user: u, link: link})
+	}
+	return out, nil
+}
+
+func (s *Server) sendInvitations(r *http.Request, t *orgauth.Tenant, list []invitation) {
+	for _, inv := range list {
+		s.invite(r, t, inv.user, inv.link)
+	}
 }

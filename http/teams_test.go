@@ -409,3 +409,29 @@ func TestPermissionCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// An activation link an admin saw while the account held little must not open
+// it once it holds more: giving a pending user roles or teams supersedes it.
+func TestPendingLinkSupersededByPromotion(t *testing.T) {
+	env := apitest.New(t)
+	tn := env.NewTenant("acme")
+	r := env.Do("POST", "/v1/users", map[string]any{"spec": map[string]any{"emailId": "p@acme.example.com", "firstName": "P"}},
+		"Authorization", tn.AdminToken).Must(t, 201)
+	var id struct{ UID string }
+	r.JSON(t, &id)
+	seen := env.Mail.LastToken(t, "p@acme.example.com")
+	env.Do("PUT", "/v1/users/"+id.UID+"/roles", map[string]any{"roles": []string{orgauth.RoleTenantAdmin}},
+		"Authorization", tn.AdminToken).Must(t, 204)
+	env.Do("PATCH", "/v1/auth/password/"+seen+"/activate", map[string]string{"password": "Stol3n-Passw0rd!"}).Must(t, 404)
+	fresh := env.Mail.LastToken(t, "p@acme.example.com")
+	if fresh == seen {
+		t.Fatal("no new invitation after the promotion")
+	}
+	// The same through a team.
+	team := createTeam(t, env, tn.AdminToken, "Admins", []string{orgauth.RoleTenantAdmin}, nil)
+	env.Do("PATCH", "/v1/teams/"+team, []map[string]any{{"op": "add", "path": "/spec/users/-", "value": id.UID}},
+		"Authorization", tn.AdminToken).Must(t, 204)
+	env.Do("PATCH", "/v1/auth/password/"+fresh+"/activate", map[string]string{"password": "Stol3n-Passw0rd!"}).Must(t, 404)
+	env.Activate("p@acme.example.com", "Own3d-Passw0rd!")
+	env.Login("acme", "p@acme.example.com", "Own3d-Passw0rd!")
+}

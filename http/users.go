@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/orgauth/orgauth"
@@ -312,7 +313,13 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 		if err := mayManage(r.Context(), tq, p, u); err != nil {
 			return err
 		}
-		wasDisabled, oldEmail := u.Disabled, u.Email
+		wasDisabled, oldEmail, oldRoles := u.Disabled, u.Email, slices.Clone(u.Roles)
+		var oldTeams []string
+		if !u.Activated {
+			if oldTeams, err = userTeamIDs(r.Context(), tq, u.ID); err != nil {
+				return err
+			}
+		}
 		if err := change(tq, u); err != nil {
 			return err
 		}
@@ -325,10 +332,18 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 				return err
 			}
 		}
-		if !u.Activated && u.Email != oldEmail {
-			// The old address must not keep a way in: a new link supersedes the old.
-			reinvite = u
-			link, err = s.newActivation(r, tq, u)
+		if !u.Activated {
+			teams, err := userTeamIDs(r.Context(), tq, u.ID)
+			if err != nil {
+				return err
+			}
+			// The old address must not keep a way in, and a link someone saw
+			// before the account was given more must not open it: a new link
+			// supersedes the old.
+			if u.Email != oldEmail || !slices.Equal(oldRoles, u.Roles) || !slices.Equal(oldTeams, teams) {
+				reinvite = u
+				link, err = s.newActivation(r, tq, u)
+			}
 		}
 		return err
 	})
@@ -695,4 +710,17 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, t *orgauth.
 	s.forgetSessions(ctx, ended...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// userTeamIDs returns the ids of the user's teams, by name.
+func userTeamIDs(ctx context.Context, tq orgauth.TenantQueries, userID string) ([]string, error) {
+	teams, err := tq.UserTeams(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(teams))
+	for _, t := range teams {
+		ids = append(ids, t.ID)
+	}
+	return ids, nil
 }

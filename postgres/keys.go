@@ -11,13 +11,13 @@ import (
 
 // apiKeyColumns are the columns scanAPIKey reads, in order.
 const apiKeyColumns = `id, tenant_id, user_id, name, annotations, hash, active,
-	expires_at, created_at, updated_at`
+	expires_at, created_at, updated_at, created_by`
 
 // scanAPIKey reads a row of apiKeyColumns.
 func scanAPIKey(row pgx.Row) (*orgauth.APIKey, error) {
 	k := new(orgauth.APIKey)
 	err := row.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, &k.Annotations,
-		&k.Hash, &k.Active, msTime{&k.ExpiresAt}, msTime{&k.CreatedAt}, msTime{&k.UpdatedAt})
+		&k.Hash, &k.Active, msTime{&k.ExpiresAt}, msTime{&k.CreatedAt}, msTime{&k.UpdatedAt}, &k.CreatedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +46,10 @@ func (tq *tenantQueries) CreateAPIKey(ctx context.Context, k *orgauth.APIKey) er
 	}
 	tag, err := tq.q.db.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`)
 		SELECT $1::text, tenant_id, id, $2::text, $3::jsonb, $4::bytea, $5::boolean,
-			$6::bigint, $7::bigint, $8::bigint
-		FROM users WHERE tenant_id = $9 AND id = $10`,
+			$6::bigint, $7::bigint, $8::bigint, $9::text
+		FROM users WHERE tenant_id = $10 AND id = $11`,
 		k.ID, k.Name, ann, blob(k.Hash), k.Active, millis(k.ExpiresAt),
-		millis(k.CreatedAt), millis(k.UpdatedAt), tq.tenant, k.UserID)
+		millis(k.CreatedAt), millis(k.UpdatedAt), k.CreatedBy, tq.tenant, k.UserID)
 	if isUnique(err) {
 		return orgauth.Errorf(orgauth.ECONFLICT, "the API key already exists")
 	}

@@ -11,13 +11,13 @@ import (
 
 // apiKeyColumns are the columns scanAPIKey reads, in order.
 const apiKeyColumns = `id, tenant_id, user_id, name, annotations, hash, active,
-	expires_at, created_at, updated_at`
+	expires_at, created_at, updated_at, created_by`
 
 // scanAPIKey reads a row of apiKeyColumns.
 func scanAPIKey(row interface{ Scan(...any) error }) (*orgauth.APIKey, error) {
 	k := new(orgauth.APIKey)
 	err := row.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, jsonCol{&k.Annotations},
-		&k.Hash, &k.Active, msTime{&k.ExpiresAt}, msTime{&k.CreatedAt}, msTime{&k.UpdatedAt})
+		&k.Hash, &k.Active, msTime{&k.ExpiresAt}, msTime{&k.CreatedAt}, msTime{&k.UpdatedAt}, &k.CreatedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -45,9 +45,9 @@ func (tq *tenantQueries) CreateAPIKey(ctx context.Context, k *orgauth.APIKey) er
 		return wrap("create API key", err)
 	}
 	res, err := tq.q.write.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`)
-		SELECT ?, tenant_id, id, ?, ?, ?, ?, ?, ?, ? FROM users WHERE tenant_id = ? AND id = ?`,
+		SELECT ?, tenant_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM users WHERE tenant_id = ? AND id = ?`,
 		k.ID, k.Name, ann, blob(k.Hash), k.Active, millis(k.ExpiresAt),
-		millis(k.CreatedAt), millis(k.UpdatedAt), tq.tenant, k.UserID)
+		millis(k.CreatedAt), millis(k.UpdatedAt), k.CreatedBy, tq.tenant, k.UserID)
 	if isUnique(err) {
 		return orgauth.Errorf(orgauth.ECONFLICT, "the API key already exists")
 	}

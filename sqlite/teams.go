@@ -200,23 +200,60 @@ func teamWriteError(op string, err error) error {
 	return wrap(op, err)
 }
 
-// setMembers replaces the members of a team of the tenant. Each member must be a
-// user of the same tenant: the insert selects it from the tenant's users.
+// setMembers makes users exactly the members of a team of the tenant: it
+// deletes the members not in users and inserts the new ones. Each new member must
+// be a user of the same tenant (the insert selects it from the tenant's users)
+// and may be in at most orgauth.MaxTeamsPerUser teams.
 func setMembers(ctx context.Context, w runner, tenant, teamID string, users []string) error {
-	if _, err := w.ExecContext(ctx, `DELETE FROM team_members WHERE tenant_id = ? AND team_id = ?`,
-		tenant, teamID); err != nil {
+	rows, err := w.QueryContext(ctx, `SELECT user_id FROM team_members WHERE tenant_id = ? AND team_id = ?`,
+		tenant, teamID)
+	if err != nil {
 		return wrap("set team members", err)
 	}
-	seen := map[string]bool{}
+	current := map[string]bool{}
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			rows.Close()
+			return wrap("set team members", err)
+		}
+		current[uid] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap("set team members", err)
+	}
+	want := map[string]bool{}
 	for _, uid := range users {
-		if seen[uid] {
+		want[uid] = true
+	}
+	for uid := range current {
+		if want[uid] {
 			continue
 		}
-		seen[uid] = true
+		if _, err := w.ExecContext(ctx, `DELETE FROM team_members
+			WHERE tenant_id = ? AND team_id = ? AND user_id = ?`, tenant, teamID, uid); err != nil {
+			return wrap("set team members", err)
+		}
+	}
+	for _, uid := range users {
+		if current[uid] {
+			continue
+		}
+		current[uid] = true
 		res, err := w.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, tenant_id)
 			SELECT ?, id, tenant_id FROM users WHERE tenant_id = ? AND id = ?`, teamID, tenant, uid)
 		if err := mustAffect("set team members", "user", res, err); err != nil {
 			return err
+		}
+		var n int
+		err = w.QueryRowContext(ctx, `SELECT count(*) FROM team_members WHERE tenant_id = ? AND user_id = ?`,
+			tenant, uid).Scan(&n)
+		if err != nil {
+			return wrap("set team members", err)
+		}
+		if n > orgauth.MaxTeamsPerUser {
+			return orgauth.Errorf(orgauth.EINVALID, "user %s is already a member of %d teams, the most a user may be in", uid, orgauth.MaxTeamsPerUser)
 		}
 	}
 	return nil
@@ -235,7 +272,15 @@ func (tq *tenantQueries) CreateTeam(ctx context.Context, t *orgauth.Team) error 
 	return tq.q.atomically(ctx, func(w runner) error {
 		args := append([]any{t.ID, t.TenantID, t.Name}, js...)
 		args = append(args, millis(t.CreatedAt), millis(t.UpdatedAt), strings.ToLower(t.Name))
-		_, err := w.ExecContext(ctx, `INSERT INTO teams (`+teamColumns+`, name_norm)
+		var n int
+		err := w.QueryRowContext(ctx, `SELECT count(*) FROM teams WHERE tenant_id = ?`, tq.tenant).Scan(&n)
+		if err != nil {
+			return wrap("create team", err)
+		}
+		if n >= orgauth.MaxTeamsPerTenant {
+			return orgauth.Errorf(orgauth.EINVALID, "a tenant may have at most %d teams", orgauth.MaxTeamsPerTenant)
+		}
+		_, err = w.ExecContext(ctx, `INSERT INTO teams (`+teamColumns+`, name_norm)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		if err != nil {
 			return teamWriteError("create team", err)
@@ -307,6 +352,25 @@ func (tq *tenantQueries) teams(ctx context.Context, query string, args ...any) (
 	return list, tq.members(ctx, list)
 }
 
+// teamsOnly runs a query of teamColumns without reading the members.
+func (tq *tenantQueries) teamsOnly(ctx context.Context, query string, args ...any) ([]*orgauth.Team, error) {
+	rows, err := tq.q.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap("list teams", err)
+	}
+	defer rows.Close()
+	var list []*orgauth.Team
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			return nil, wrap("list teams", err)
+		}
+		t.Users = nil
+		list = append(list, t)
+	}
+	return list, wrap("list teams", rows.Err())
+}
+
 // ListTeams returns a page of teams by name (keyset on name_norm, id).
 func (tq *tenantQueries) ListTeams(ctx context.Context, p orgauth.Page) ([]*orgauth.Team, string, error) {
 	query := `SELECT ` + teamColumns + ` FROM teams WHERE tenant_id = ?`
@@ -376,9 +440,9 @@ func (tq *tenantQueries) DeleteTeam(ctx context.Context, id string) error {
 	return mustAffect("delete team", "team", res, err)
 }
 
-// UserTeams returns the teams of the user, by name.
+// UserTeams returns the teams of the user, by name, without their members.
 func (tq *tenantQueries) UserTeams(ctx context.Context, userID string) ([]*orgauth.Team, error) {
-	return tq.teams(ctx, `SELECT `+prefixed("t.", teamColumns)+` FROM teams t
+	return tq.teamsOnly(ctx, `SELECT `+prefixed("t.", teamColumns)+` FROM teams t
 		JOIN team_members m ON m.team_id = t.id AND m.tenant_id = t.tenant_id
 		WHERE t.tenant_id = ? AND m.user_id = ? ORDER BY t.name_norm, t.id`, tq.tenant, userID)
 }
@@ -409,6 +473,13 @@ func (tq *tenantQueries) SetUserTeams(ctx context.Context, userID string, teamID
 			return wrap("set user teams", err)
 		}
 		seen := map[string]bool{}
+		for _, tid := range teamIDs {
+			seen[tid] = true
+		}
+		if len(seen) > orgauth.MaxTeamsPerUser {
+			return orgauth.Errorf(orgauth.EINVALID, "a user may be a member of at most %d teams", orgauth.MaxTeamsPerUser)
+		}
+		seen = map[string]bool{}
 		for _, tid := range teamIDs {
 			if seen[tid] {
 				continue

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ var teamTests = []struct {
 	{"UserTeams", testUserTeams},
 	{"TeamsCascade", testTeamsCascade},
 	{"ListAudit", testListAudit},
+	{"TeamLimits", testTeamLimits},
+	{"APIKeyCreatedBy", testAPIKeyCreatedBy},
 }
 
 func (f *fixture) role(tn *orgauth.Tenant, name string, perms ...orgauth.Permission) *orgauth.Role {
@@ -326,4 +329,52 @@ func testListAudit(t *testing.T, s orgauth.Store) {
 	}
 	_, _, err := s.InTenant(a.ID).ListAudit(ctx, orgauth.Page{Continue: "%%"})
 	wantCode(t, err, orgauth.EINVALID)
+}
+
+func testTeamLimits(t *testing.T, s orgauth.Store) {
+	ctx := t.Context()
+	f := newFixture(t, s)
+	a := f.tenant("acme")
+	q := s.InTenant(a.ID)
+	u := f.user(a, "u@example.com")
+	var ids []string
+	for i := range orgauth.MaxTeamsPerUser {
+		ids = append(ids, f.team(a, "team"+strconv.Itoa(i), nil, u).ID)
+	}
+	// One team more is refused, whichever side adds it, and nothing is written.
+	wantCode(t, q.CreateTeam(ctx, &orgauth.Team{Name: "one too many", Users: []string{u.ID}}), orgauth.EINVALID)
+	extra := f.team(a, "extra", nil)
+	extra.Users = []string{u.ID}
+	wantCode(t, q.UpdateTeam(ctx, extra), orgauth.EINVALID)
+	wantCode(t, q.SetUserTeams(ctx, u.ID, append(ids, extra.ID)), orgauth.EINVALID)
+	teams, err := q.UserTeams(ctx, u.ID)
+	ok(t, err)
+	if len(teams) != orgauth.MaxTeamsPerUser {
+		t.Fatalf("user in %d teams", len(teams))
+	}
+	got, err := q.Team(ctx, extra.ID)
+	ok(t, err)
+	if len(got.Users) != 0 {
+		t.Errorf("a refused update added members: %v", got.Users)
+	}
+	// Rewriting a team keeps its members without counting them twice.
+	first, err := q.Team(ctx, ids[0])
+	ok(t, err)
+	first.Name = "renamed"
+	ok(t, q.UpdateTeam(ctx, first))
+}
+
+func testAPIKeyCreatedBy(t *testing.T, s orgauth.Store) {
+	ctx := t.Context()
+	f := newFixture(t, s)
+	a := f.tenant("acme")
+	owner, maker := f.user(a, "owner@example.com"), f.user(a, "maker@example.com")
+	k := &orgauth.APIKey{UserID: owner.ID, CreatedBy: maker.ID, Name: "k", Hash: []byte("0123456789abcdef0123456789abcdef"),
+		Active: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+	ok(t, s.InTenant(a.ID).CreateAPIKey(ctx, k))
+	got, err := s.APIKeyByHash(ctx, k.Hash)
+	ok(t, err)
+	if got.CreatedBy != maker.ID || got.UserID != owner.ID {
+		t.Fatalf("key: %+v", got)
+	}
 }

@@ -36,3 +36,7 @@ CREATE TABLE team_members (
 	PRIMARY KEY (team_id, user_id)
 );
 CREATE INDEX team_members_user ON team_members (user_id);
+
+-- Who made an API key for another user: such a key never acts with more than
+-- its maker holds.
+ALTER TABLE api_keys ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
