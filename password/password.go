@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/orgauth/orgauth"
@@ -144,6 +145,7 @@ type Hasher struct {
 	cfg   Config
 	slots chan struct{} // one element per hash in flight
 	dummy string        // hash of a random password, for VerifyDummy
+	done  atomic.Uint64 // hashes finished so far
 
 	// inSlot, when set by tests, runs while a call holds its slot.
 	inSlot func()
@@ -190,7 +192,15 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() {
+	<-h.slots
+	h.done.Add(1)
+}
+
+// Activity reports the hashes in flight and the number finished so far: a
+// caller that sees none in flight and the same count twice knows the hasher
+// was idle in between.
+func (h *Hasher) Activity() (inFlight int, done uint64) { return len(h.slots), h.done.Load() }
 
 // run calls fn holding a slot.
 func (h *Hasher) run(ctx context.Context, fn func()) error {

@@ -530,3 +530,21 @@ func BenchmarkVerifyArgon2idParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestActivity(t *testing.T) {
+	h, err := New(Config{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight, before := h.Activity()
+	if inFlight != 0 {
+		t.Fatalf("%d in flight at rest", inFlight)
+	}
+	if _, err := h.Hash(t.Context(), "some password"); err != nil {
+		t.Fatal(err)
+	}
+	inFlight, after := h.Activity()
+	if inFlight != 0 || after != before+1 {
+		t.Fatalf("after one hash: %d in flight, %d done (was %d)", inFlight, after, before)
+	}
+}

@@ -120,6 +120,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		go debugServer(ctx, cfg.DebugListen, log)
 	}
 	go maintain(ctx, issuer, srv, log)
+	go releaseIdleMemory(ctx, hasher, time.Second)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -137,6 +138,33 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// releaseIdleMemory gives the memory of finished password hashes back to the
+// system once no hash has run for a while: each argon2id hash allocates its
+// work memory afresh (19 MiB by default), and without this the heap stays at its
+// peak long after a burst of sign-ins. It checks every idle period and releases
+// once per quiet spell.
+func releaseIdleMemory(ctx context.Context, h *password.Hasher, idle time.Duration) {
+	t := time.NewTicker(idle)
+	defer t.Stop()
+	_, last := h.Activity()
+	released := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		inFlight, done := h.Activity()
+		switch {
+		case inFlight > 0 || done != last:
+			last, released = done, false
+		case !released:
+			debug.FreeOSMemory()
+			released = true
+		}
+	}
 }
 
 // maintain rotates signing keys and sweeps rate-limit state until ctx ends.
