@@ -51,3 +51,12 @@ type SSOFlow struct {
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 }
+
+// SSOIdentity is who a social login provider says signed in.
+type SSOIdentity struct {
+	Subject       string // the provider's stable id of the person
+	Email         string
+	EmailVerified bool // the provider vouches that the person controls Email
+	FirstName     string
+	LastName      string
+}

@@ -64,6 +64,7 @@ func (s *Server) Invalidate(msg string) {
 	if len(f) < 2 {
 		return
 	}
+	s.invalidateSSO(f)
 	switch {
 	case f[0] == msgUser && len(f) == 3:
 		tenantID, userID := f[1], f[2]
@@ -100,4 +101,5 @@ func (s *Server) Flush() {
 	s.users.clear()
 	s.apiKeys.clear()
 	s.tenantN.Store(-1)
+	s.flushSSO()
 }
