@@ -282,6 +282,13 @@ func acceptsHTML(r *http.Request) bool {
 	return false
 }
 
+// ValidRedirectPath reports whether p may be where a browser lands after a
+// sign-in: a path of this site only (see safeRedirectPath).
+func ValidRedirectPath(p string) error {
+	_, err := safeRedirectPath(p)
+	return err
+}
+
 // safeRedirectPath accepts only a path of this site: it starts with one "/", has
 // no backslash, no control character, no scheme or host however encoded.
 func safeRedirectPath(p string) (string, error) {
