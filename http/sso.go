@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -243,7 +244,10 @@ func (s *Server) ssoCallbackURL(name string) string {
 // ssoConnector returns the connector of an app, built once per version of its
 // configuration (an OIDC provider's discovery is read then).
 func (s *Server) ssoConnector(ctx context.Context, a *ssoApp) (connector, error) {
-	version := a.UpdatedAt.Format(time.RFC3339Nano) + "\x00" + a.ClientID + "\x00" + a.IssuerURL
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%q\x00%+v\x00", a.UpdatedAt.Format(time.RFC3339Nano), a.ClientID, a.IssuerURL, a.Scopes, a.Claims)
+	h.Write(a.SealedSecret) // sealed afresh (random nonce) whenever the secret is set
+	version := string(h.Sum(nil))
 	s.sso.mu.Lock()
 	c, ok := s.sso.conns[a.Name]
 	s.sso.mu.Unlock()

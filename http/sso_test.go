@@ -222,6 +222,13 @@ func TestSSOValidate(t *testing.T) {
 	if !strings.Contains(string(r.Body), "code flow") {
 		t.Errorf("no code flow: %s", r.Body)
 	}
+	bad.noCodeFlow, bad.otherIssuer = false, true // security 23: discovery names another issuer
+	r = oidc(bad.issuer).Must(t, 400)
+	if !strings.Contains(string(r.Body), "accounts.evil.example") {
+		t.Errorf("other issuer: %s", r.Body)
+	}
+	bad.otherIssuer = false
+	oidc(bad.issuer).Must(t, 204)
 	e.Do("PUT", "/v1/system/config/sso/oidc/validate", map[string]any{"issuerUrl": e.op.Issuer}, "Authorization", e.NewTenant("acme").AdminToken).Must(t, 403)
 }
 
@@ -464,4 +471,22 @@ func TestSSOOIDCSignIn(t *testing.T) {
 	// Without an org: the only account with that email among orgs offering google.
 	e.op.signInAs("u1")
 	newBrowser(t, e.Env).signIn(item(t, e.logins(t, ""), "google").RedirectURI).Must(t, 200)
+}
+
+// A changed secret takes effect at the next sign-in, even within the same
+// millisecond as the previous change.
+func TestSSOSecretChangeTakesEffect(t *testing.T) {
+	e := newSSOEnv(t)
+	e.configure(t)
+	ten := e.NewTenant("acme")
+	e.allow(t, ten, true, "github")
+	start := item(t, e.logins(t, "acme"), "github").RedirectURI
+	e.gh.signInAs(&ghUser{ID: 5, Login: "ada", Emails: []ghEmail{{Email: ten.AdminEmail, Primary: true, Verified: true}}})
+	newBrowser(t, e.Env).signIn(start).Must(t, 200)
+	cfg := e.config(true, true)
+	cfg["authSpec"].(map[string]any)["github"].(map[string]any)["clientSecretKey"] = "a-wrong-secret"
+	e.put(t, cfg).Must(t, 204)
+	newBrowser(t, e.Env).signIn(start).Must(t, 401) // GitHub refuses the wrong secret
+	e.put(t, e.config(true, true)).Must(t, 204)
+	newBrowser(t, e.Env).signIn(start).Must(t, 200)
 }

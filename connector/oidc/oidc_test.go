@@ -67,6 +67,7 @@ func newBadProvider(t *testing.T) *badProvider {
 		json.NewEncoder(w).Encode(map[string]any{
 			"issuer": iss, "authorization_endpoint": p.issuer + "/authorize", "token_endpoint": p.issuer + "/token",
 			"jwks_uri": p.issuer + "/keys", "response_types_supported": []string{"code"},
+			"userinfo_endpoint":                     p.issuer + "/userinfo",
 			"code_challenge_methods_supported":      []string{"S256"},
 			"id_token_signing_alg_values_supported": []string{"RS256", "HS256", "none"},
 		})
@@ -82,13 +83,22 @@ func newBadProvider(t *testing.T) *badProvider {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"keys": keys})
 	})
+	mux.HandleFunc("GET /userinfo", func(w http.ResponseWriter, r *http.Request) {
+		at := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sub := "user-1"
+		if at == "no-email-other-sub" {
+			sub = "user-2"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"sub": sub, "email": "ada@example.com", "email_verified": true})
+	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		p.mu.Lock()
 		p.verifier = r.Form.Get("code_verifier")
 		p.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 300,
+		json.NewEncoder(w).Encode(map[string]any{"access_token": r.Form.Get("code"), "token_type": "Bearer", "expires_in": 300,
 			"id_token": p.token(r.Form.Get("code"))})
 	})
 	p.srv = httptest.NewServer(mux)
@@ -131,6 +141,9 @@ func (p *badProvider) token(code string) string {
 		delete(claims, "nonce")
 	case "unverified":
 		claims["email_verified"] = false
+	case "no-email", "no-email-other-sub":
+		delete(claims, "email")
+		delete(claims, "email_verified")
 	case "bad-signature":
 		k = key{kid: "k1", priv: p.other.priv} // claims k1, signed by another key
 	case "unknown-kid":
@@ -204,6 +217,20 @@ func TestIDTokenValidation(t *testing.T) {
 	id, err = c.Identify(t.Context(), "unverified", "the-nonce", "v")
 	if err != nil || id.EmailVerified {
 		t.Fatalf("unverified: %+v %v", id, err)
+	}
+}
+
+// An ID token without the email: the userinfo endpoint gives it, for the same
+// subject only.
+func TestUserinfoFallback(t *testing.T) {
+	p := newBadProvider(t)
+	c := connect(t, p, time.Hour)
+	id, err := c.Identify(t.Context(), "no-email", "the-nonce", "v")
+	if err != nil || id.Email != "ada@example.com" || !id.EmailVerified || id.Subject != "user-1" {
+		t.Fatalf("userinfo: %+v %v", id, err)
+	}
+	if id, err := c.Identify(t.Context(), "no-email-other-sub", "the-nonce", "v"); err == nil {
+		t.Fatalf("userinfo of another subject accepted: %+v", id)
 	}
 }
 
