@@ -60,3 +60,14 @@ type SSOIdentity struct {
 	FirstName     string
 	LastName      string
 }
+
+// SSOLink ties a provider's account (app and subject) to the user it signed in
+// as, once: later sign-ins find the user by the subject, and the user cannot be
+// taken over by another account of the same provider.
+type SSOLink struct {
+	TenantID  string
+	App       string
+	Subject   string
+	UserID    string
+	CreatedAt time.Time
+}

@@ -141,4 +141,10 @@ type TenantQueries interface {
 	SSOLogins(ctx context.Context) (*TenantSSOLogins, error)
 	// SetSSOLogins stores the tenant's choice of social logins.
 	SetSSOLogins(ctx context.Context, l *TenantSSOLogins) error
+	// SSOLink returns the link of the provider account (app, subject), or ENOTFOUND.
+	SSOLink(ctx context.Context, app, subject string) (*SSOLink, error)
+	// CreateSSOLink inserts l. ECONFLICT when the subject is linked already or the
+	// user is linked to another subject of the same app; ENOTFOUND when the user
+	// is not in the tenant. Deleting the user deletes its links.
+	CreateSSOLink(ctx context.Context, l *SSOLink) error
 }

@@ -158,10 +158,13 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(ctx, "social sign-in refused", "app", name, "err", err, "request_id", requestID(ctx))
 		return orgauth.Errorf(orgauth.ECREDENTIALS, "%s could not confirm who signed in", app.displayName)
 	}
+	if id.Subject == "" || len(id.Subject) > 255 {
+		return orgauth.Errorf(orgauth.ECREDENTIALS, "%s could not confirm who signed in", app.displayName)
+	}
 	if id.Email == "" || !id.EmailVerified {
 		return orgauth.Errorf(orgauth.ECREDENTIALS, "%s did not vouch for a verified email address", app.displayName)
 	}
-	t, u, err := s.ssoAccount(ctx, flow, name, id.Email)
+	t, u, link, err := s.ssoAccount(ctx, flow, name, id)
 	if err != nil {
 		return err
 	}
@@ -173,6 +176,15 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 			act := *u
 			act.Activated, act.UpdatedAt = true, now
 			if err := tx.InTenant(t.ID).UpdateUser(ctx, &act); err != nil {
+				return err
+			}
+		}
+		if link {
+			err := tx.InTenant(t.ID).CreateSSOLink(ctx, &orgauth.SSOLink{App: name, Subject: id.Subject, UserID: u.ID, CreatedAt: now})
+			if orgauth.ErrorCode(err) == orgauth.ECONFLICT {
+				return orgauth.Errorf(orgauth.ECREDENTIALS, "this account signs in with another %s account", app.displayName)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -202,10 +214,12 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ssoAccount finds the account that signs in: the one with the email in the
-// flow's org, or, for a flow started without an org, the only account with it
-// among the orgs that offer the app.
-func (s *Server) ssoAccount(ctx context.Context, flow *orgauth.SSOFlow, app, email string) (*orgauth.Tenant, *orgauth.User, error) {
+// ssoAccount finds the account that signs in, in the flow's org or, for a flow
+// started without one, in the one org that offers the app and has an account
+// with the email. Within the org the provider account's link decides (users
+// are keyed by app and subject); without a link, the account with the verified
+// email signs in and link reports that the link is to be recorded.
+func (s *Server) ssoAccount(ctx context.Context, flow *orgauth.SSOFlow, app string, id orgauth.SSOIdentity) (t *orgauth.Tenant, u *orgauth.User, link bool, err error) {
 	usable := func(t *orgauth.Tenant, u *orgauth.User) (bool, error) {
 		if u.Disabled {
 			return false, nil
@@ -213,55 +227,70 @@ func (s *Server) ssoAccount(ctx context.Context, flow *orgauth.SSOFlow, app, ema
 		return s.orgAllows(ctx, t, app)
 	}
 	if flow.TenantID != "" {
-		t, err := s.tenantByID(ctx, flow.TenantID)
-		if isNotFound(err) {
-			return nil, nil, errSSOAccount
+		if t, err = s.tenantByID(ctx, flow.TenantID); err != nil {
+			return nil, nil, false, orNotFound(err, errSSOAccount)
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		u, err := s.store.InTenant(t.ID).UserByEmail(ctx, email)
-		if isNotFound(err) {
-			return nil, nil, errSSOAccount
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if ok, err := usable(t, u); err != nil || !ok {
-			return nil, nil, orErr(err, errSSOAccount)
-		}
-		return t, u, nil
+	} else if t, err = s.ssoTenantByEmail(ctx, app, id.Email, usable); err != nil {
+		return nil, nil, false, err
 	}
+	tq := s.store.InTenant(t.ID)
+	l, err := tq.SSOLink(ctx, app, id.Subject)
+	switch {
+	case err == nil:
+		u, err = tq.User(ctx, l.UserID)
+	case isNotFound(err):
+		link = true
+		u, err = tq.UserByEmail(ctx, id.Email)
+	}
+	if err != nil {
+		return nil, nil, false, orNotFound(err, errSSOAccount)
+	}
+	if ok, err := usable(t, u); err != nil || !ok {
+		return nil, nil, false, orErr(err, errSSOAccount)
+	}
+	return t, u, link, nil
+}
+
+// ssoTenantByEmail finds the one org that offers the app and has a usable
+// account with the email.
+func (s *Server) ssoTenantByEmail(ctx context.Context, app, email string, usable func(*orgauth.Tenant, *orgauth.User) (bool, error)) (*orgauth.Tenant, error) {
 	users, err := s.store.UsersByEmail(ctx, email)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var found *orgauth.User
-	var in *orgauth.Tenant
+	var found *orgauth.Tenant
 	for _, u := range users {
 		t, err := s.tenantByID(ctx, u.TenantID)
+		if isNotFound(err) {
+			continue
+		}
 		if err != nil {
-			if isNotFound(err) {
-				continue
-			}
-			return nil, nil, err
+			return nil, err
 		}
 		ok, err := usable(t, u)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if !ok {
 			continue
 		}
 		if found != nil {
-			return nil, nil, orgauth.Errorf(orgauth.EINVALID, "this email has accounts in several organizations: start the sign-in from your organization's login page")
+			return nil, orgauth.Errorf(orgauth.EINVALID, "this email has accounts in several organizations: start the sign-in from your organization's login page")
 		}
-		found, in = u, t
+		found = t
 	}
 	if found == nil {
-		return nil, nil, errSSOAccount
+		return nil, errSSOAccount
 	}
-	return in, found, nil
+	return found, nil
+}
+
+// orNotFound returns otherwise for ENOTFOUND, else err.
+func orNotFound(err, otherwise error) error {
+	if isNotFound(err) {
+		return otherwise
+	}
+	return err
 }
 
 func orErr(err, otherwise error) error {

@@ -132,3 +132,31 @@ func TestSec26_SSORedirectTargets(t *testing.T) {
 		t.Fatalf("same-origin: %d %s", r.Status, r.Header.Get("Location"))
 	}
 }
+
+// 25. Users are keyed by (provider, subject): the first sign-in links the
+// provider account; it keeps signing in when its email changes, and no other
+// account of the provider can take the user over with the same email.
+func TestSec25_SSOKeyedBySubject(t *testing.T) {
+	e, start := githubSetup(t)
+	admin := "admin@acme.example.com"
+	first := &ghUser{ID: 100, Login: "ada", Emails: []ghEmail{{Email: admin, Primary: true, Verified: true}}}
+	e.gh.signInAs(first)
+	newBrowser(t, e.Env).signIn(start).Must(t, 200)
+
+	e.gh.signInAs(&ghUser{ID: 101, Login: "mallory", Emails: []ghEmail{{Email: admin, Primary: true, Verified: true}}})
+	r := newBrowser(t, e.Env).signIn(start).Must(t, 401)
+	if !strings.Contains(string(r.Body), "another GitHub account") {
+		t.Errorf("second account: %s", r.Body)
+	}
+
+	first.Emails = []ghEmail{{Email: "ada@new.example", Primary: true, Verified: true}}
+	e.gh.signInAs(first)
+	var tok struct{ Authorization string }
+	newBrowser(t, e.Env).signIn(start).Must(t, 200).JSON(t, &tok)
+	var info, want struct{ UserUID string }
+	e.Do("GET", "/v1/users/info", nil, "Authorization", tok.Authorization).Must(t, 200).JSON(t, &info)
+	e.Do("GET", "/v1/users/info", nil, "Authorization", e.Login("acme", admin, "Tenant-Adm1n!")).Must(t, 200).JSON(t, &want)
+	if info.UserUID != want.UserUID {
+		t.Fatalf("signed in as %s, want the admin %s", info.UserUID, want.UserUID)
+	}
+}

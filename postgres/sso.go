@@ -123,3 +123,27 @@ func (tq *tenantQueries) SetSSOLogins(ctx context.Context, l *orgauth.TenantSSOL
 		updated_at = excluded.updated_at`, l.Enabled, logins, millis(l.UpdatedAt), tq.tenant)
 	return mustAffect("set tenant sso logins", "tenant", tag, err)
 }
+
+// SSOLink returns the link of the provider account (app, subject).
+func (tq *tenantQueries) SSOLink(ctx context.Context, app, subject string) (*orgauth.SSOLink, error) {
+	l := new(orgauth.SSOLink)
+	row := tq.q.db.QueryRow(ctx, `SELECT tenant_id, app, subject, user_id, created_at FROM sso_links
+		WHERE tenant_id = $1 AND app = $2 AND subject = $3`, tq.tenant, app, subject)
+	err := row.Scan(&l.TenantID, &l.App, &l.Subject, &l.UserID, msTime{&l.CreatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("sso link")
+	}
+	return l, wrap("get sso link", err)
+}
+
+// CreateSSOLink links a provider account to a user of the tenant.
+func (tq *tenantQueries) CreateSSOLink(ctx context.Context, l *orgauth.SSOLink) error {
+	l.TenantID = tq.tenant
+	tag, err := tq.q.db.Exec(ctx, `INSERT INTO sso_links (tenant_id, app, subject, user_id, created_at)
+		SELECT tenant_id, $1::text, $2::text, id, $3::bigint FROM users WHERE tenant_id = $4 AND id = $5`,
+		l.App, l.Subject, millis(l.CreatedAt), tq.tenant, l.UserID)
+	if isUnique(err) {
+		return orgauth.Errorf(orgauth.ECONFLICT, "the account is linked already")
+	}
+	return mustAffect("create sso link", "user", tag, err)
+}

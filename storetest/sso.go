@@ -21,6 +21,7 @@ var ssoTests = []struct {
 	{"TenantSSOLogins", testTenantSSOLogins},
 	{"SSOFlows", testSSOFlows},
 	{"SSOFlowTakenOnce", testSSOFlowTakenOnce},
+	{"SSOLinks", testSSOLinks},
 }
 
 func testSSOApps(t *testing.T, s orgauth.Store) {
@@ -170,4 +171,34 @@ func testSSOFlowTakenOnce(t *testing.T, s orgauth.Store) {
 	if won != 1 {
 		t.Fatalf("%d concurrent takes of one flow succeeded, want 1", won)
 	}
+}
+
+func testSSOLinks(t *testing.T, s orgauth.Store) {
+	f := newFixture(t, s)
+	ctx := t.Context()
+	a, b := f.tenant("acme"), f.tenant("globex")
+	ua, ub := f.user(a, "ada@acme.example"), f.user(b, "bob@globex.example")
+	qa := s.InTenant(a.ID)
+	_, err := qa.SSOLink(ctx, "github", "42")
+	wantCode(t, err, orgauth.ENOTFOUND)
+	ok(t, qa.CreateSSOLink(ctx, &orgauth.SSOLink{App: "github", Subject: "42", UserID: ua.ID, CreatedAt: now}))
+	l, err := qa.SSOLink(ctx, "github", "42")
+	ok(t, err)
+	if l.UserID != ua.ID || l.TenantID != a.ID || l.App != "github" || !sameTime(l.CreatedAt, now) {
+		t.Fatalf("round trip: %+v", l)
+	}
+	// The subject once; one subject per user and app; another app is separate.
+	wantCode(t, qa.CreateSSOLink(ctx, &orgauth.SSOLink{App: "github", Subject: "42", UserID: ua.ID}), orgauth.ECONFLICT)
+	wantCode(t, qa.CreateSSOLink(ctx, &orgauth.SSOLink{App: "github", Subject: "43", UserID: ua.ID}), orgauth.ECONFLICT)
+	ok(t, qa.CreateSSOLink(ctx, &orgauth.SSOLink{App: "google", Subject: "42", UserID: ua.ID}))
+	// Tenants are separate: another tenant's user cannot be linked here, and
+	// the same subject may be linked in another tenant.
+	wantCode(t, qa.CreateSSOLink(ctx, &orgauth.SSOLink{App: "github", Subject: "44", UserID: ub.ID}), orgauth.ENOTFOUND)
+	_, err = s.InTenant(b.ID).SSOLink(ctx, "github", "42")
+	wantCode(t, err, orgauth.ENOTFOUND)
+	ok(t, s.InTenant(b.ID).CreateSSOLink(ctx, &orgauth.SSOLink{App: "github", Subject: "42", UserID: ub.ID}))
+	// Deleting the user deletes its links.
+	ok(t, qa.DeleteUser(ctx, ua.ID))
+	_, err = qa.SSOLink(ctx, "github", "42")
+	wantCode(t, err, orgauth.ENOTFOUND)
 }

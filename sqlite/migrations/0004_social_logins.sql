@@ -1,5 +1,5 @@
 -- 0004_social_logins: the system's social login apps, each tenant's choice among
--- them, and the social logins in flight.
+-- them, the social logins in flight, and which provider account is which user.
 
 -- One row per social login app (github, or a named OIDC client). The client
 -- secret is sealed with the master key (AES-256-GCM, bound to the app's name).
@@ -36,3 +36,16 @@ CREATE TABLE sso_flows (
 	expires_at    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sso_flows_expires ON sso_flows (expires_at);
+
+-- Which provider account (app, subject) signs in as which user, recorded at the
+-- first social sign-in. One subject per user and app.
+CREATE TABLE sso_links (
+	tenant_id  TEXT    NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+	app        TEXT    NOT NULL,
+	subject    TEXT    NOT NULL,
+	user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant_id, app, subject)
+);
+CREATE UNIQUE INDEX sso_links_user ON sso_links (tenant_id, app, user_id);
+CREATE INDEX sso_links_user_id ON sso_links (user_id);
