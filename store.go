@@ -57,6 +57,16 @@ type Queries interface {
 
 	// AddAudit inserts an audit record.
 	AddAudit(ctx context.Context, r *AuditRecord) error
+
+	// SSOApps returns the system's social login apps, ordered by name.
+	SSOApps(ctx context.Context) ([]*SSOApp, error)
+	// SetSSOApps replaces every social login app with apps.
+	SetSSOApps(ctx context.Context, apps []*SSOApp) error
+	// CreateSSOFlow inserts f and drops flows that expired before f.CreatedAt.
+	CreateSSOFlow(ctx context.Context, f *SSOFlow) error
+	// TakeSSOFlow deletes the flow with the given id and returns it; ENOTFOUND when
+	// there is none or it expired at now, so each flow finishes once.
+	TakeSSOFlow(ctx context.Context, id string, now time.Time) (*SSOFlow, error)
 }
 
 // TenantQueries are the operations inside one tenant. Every one of them touches
@@ -165,4 +175,16 @@ type TenantQueries interface {
 	// ListAudit returns a page of the tenant's audit records, newest first, and
 	// the cursor of the next page.
 	ListAudit(ctx context.Context, p Page) ([]*AuditRecord, string, error)
+
+	// SSOLogins returns the tenant's choice of social logins; disabled with none
+	// when it never chose.
+	SSOLogins(ctx context.Context) (*TenantSSOLogins, error)
+	// SetSSOLogins stores the tenant's choice of social logins.
+	SetSSOLogins(ctx context.Context, l *TenantSSOLogins) error
+	// SSOLink returns the link of the provider account (app, subject), or ENOTFOUND.
+	SSOLink(ctx context.Context, app, subject string) (*SSOLink, error)
+	// CreateSSOLink inserts l. ECONFLICT when the subject is linked already or the
+	// user is linked to another subject of the same app; ENOTFOUND when the user
+	// is not in the tenant. Deleting the user deletes its links.
+	CreateSSOLink(ctx context.Context, l *SSOLink) error
 }

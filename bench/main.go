@@ -127,6 +127,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 const (
 	scBaseline   = "baseline"
 	scAuthOrg    = "auth-org"
+	scSSOLogins  = "sso-logins"
 	scInfoJWT    = "users-info-jwt"
 	scInfoAPIKey = "users-info-apikey"
 	scRefresh    = "refresh"
@@ -134,7 +135,7 @@ const (
 	scRawHash    = "raw-verify"
 )
 
-var allScenarios = []string{scBaseline, scAuthOrg, scInfoJWT, scInfoAPIKey, scRefresh, scRawHash, scSignIn}
+var allScenarios = []string{scBaseline, scAuthOrg, scSSOLogins, scInfoJWT, scInfoAPIKey, scRefresh, scRawHash, scSignIn}
 
 // result is one line of the results table.
 type result struct {
@@ -340,6 +341,9 @@ func run(ctx context.Context, o *options) error {
 		case scAuthOrg:
 			l, err := httpLoop(srv.cmd.Process.Pid, listen, conns, opAuthOrg(listen, d))
 			return l, "GET /v1/auth/org?orgName=<tenants in turn>", err
+		case scSSOLogins:
+			l, err := httpLoop(srv.cmd.Process.Pid, listen, conns, opSSOLogins(listen, d))
+			return l, "GET /v1/auth/sso/logins?org=<tenants in turn>", err
 		case scInfoJWT:
 			l, err := httpLoop(srv.cmd.Process.Pid, listen, conns, opGetWith(listen, "/v1/users/info",
 				func(pool []string, w int) string { return "Authorization: " + pool[w%len(pool)] }, signInPool(d)))
@@ -389,9 +393,9 @@ func run(ctx context.Context, o *options) error {
 		}
 		return g
 	}
-	groups := [][]step{selected(scBaseline, scAuthOrg, scInfoJWT, scInfoAPIKey), selected(scRefresh)}
+	groups := [][]step{selected(scBaseline, scAuthOrg, scSSOLogins, scInfoJWT, scInfoAPIKey), selected(scRefresh)}
 	if o.lowConns > 0 {
-		low := selected(scBaseline, scAuthOrg, scInfoJWT)
+		low := selected(scBaseline, scAuthOrg, scSSOLogins, scInfoJWT)
 		for i := range low {
 			low[i].conns = o.lowConns
 		}

@@ -64,13 +64,13 @@ func checkTargets(rep *report, prev *report) []check {
 	}
 	conns := 0 // the full concurrency: that of the first baseline-class result
 	for _, r := range rep.Results {
-		if r.Scenario == scBaseline || r.Scenario == scAuthOrg || r.Scenario == scInfoJWT {
+		if r.Scenario == scBaseline || r.Scenario == scAuthOrg || r.Scenario == scSSOLogins || r.Scenario == scInfoJWT {
 			conns = r.Conns
 			break
 		}
 	}
 	base := rep.find(scBaseline, conns)
-	for _, name := range []string{scAuthOrg, scInfoJWT} {
+	for _, name := range []string{scAuthOrg, scSSOLogins, scInfoJWT} {
 		r := rep.find(name, conns)
 		if r == nil {
 			continue

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,21 +61,41 @@ func opBaseline(addr string) func(int, *client) (op, error) {
 // with their number, so over time every tenant is asked about, in no
 // particular order.
 func opAuthOrg(addr string, d dataset) func(int, *client) (op, error) {
+	return opTenantsInTurn(addr, d, "/v1/auth/org?orgName=", nil)
+}
+
+// opSSOLogins asks GET /v1/auth/sso/logins?org=... about the tenants in turn,
+// as opAuthOrg does: half of them offer two social logins, half none.
+func opSSOLogins(addr string, d dataset) func(int, *client) (op, error) {
+	return opTenantsInTurn(addr, d, "/v1/auth/sso/logins?org=", func(t int, body []byte) error {
+		if offers := bytes.Contains(body, []byte(`"name":"github"`)); offers != (t%2 == 0) {
+			return fmt.Errorf("%s: unexpected logins %q", orgName(t), body)
+		}
+		return nil
+	})
+}
+
+// opTenantsInTurn GETs prefix+orgName for the tenants in turn; check (if not
+// nil) checks each answer of tenant t.
+func opTenantsInTurn(addr string, d dataset, prefix string, check func(t int, body []byte) error) func(int, *client) (op, error) {
 	reqs := make([][]byte, d.tenants)
 	for t := range reqs {
-		reqs[t] = getRequest(addr, "/v1/auth/org?orgName="+orgName(t))
+		reqs[t] = getRequest(addr, prefix+orgName(t))
 	}
 	sp := newSpreader(d.tenants)
 	return func(w int, _ *client) (op, error) {
 		next := w
 		return func(c *client) error {
-			req := reqs[sp.at(next)]
+			t := sp.at(next)
 			next++
-			status, body, err := c.do(req)
+			status, body, err := c.do(reqs[t])
 			if err != nil {
 				return err
 			}
-			return expect2xx(status, body)
+			if err := expect2xx(status, body); err != nil || check == nil {
+				return err
+			}
+			return check(t, body)
 		}, nil
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/orgauth/orgauth"
 	"github.com/orgauth/orgauth/bootstrap"
 	"github.com/orgauth/orgauth/password"
+	"github.com/orgauth/orgauth/token"
 )
 
 // The seeded dataset is fully determined by the number of users and tenants, so
@@ -96,6 +98,9 @@ func seed(ctx context.Context, target database, d dataset, hasher *password.Hash
 		return nil
 	})
 	if err != nil {
+		return st, err
+	}
+	if err := seedSSO(ctx, db, tenantIDs, now); err != nil {
 		return st, err
 	}
 	logf("seeded %d tenants in %v", d.tenants, time.Since(start).Round(time.Millisecond))
@@ -190,4 +195,38 @@ func (s *seqIDs) next() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%012x%s", s.n&(1<<48-1), hex.EncodeToString(b[:]))
+}
+
+// seedSSO configures the social logins GitHub and google, and lets every other
+// tenant (the even ones) offer both; the odd ones never chose, so their
+// catalogue is empty.
+func seedSSO(ctx context.Context, db orgauth.Store, tenantIDs []string, now time.Time) error {
+	key, err := base64.StdEncoding.DecodeString(benchMasterKey)
+	if err != nil {
+		return err
+	}
+	var apps []*orgauth.SSOApp
+	for _, a := range []struct{ name, kind, issuer string }{
+		{"github", orgauth.SSOKindGitHub, ""},
+		{"google", orgauth.SSOKindOIDC, "https://accounts.google.com"},
+	} {
+		sealed, err := token.Seal(key, []byte("bench-secret-"+a.name), []byte("sso-app:"+a.name))
+		if err != nil {
+			return err
+		}
+		apps = append(apps, &orgauth.SSOApp{Name: a.name, Kind: a.kind, Enabled: true, ClientID: "bench-" + a.name,
+			SealedSecret: sealed, IssuerURL: a.issuer, UpdatedAt: now})
+	}
+	return db.Update(ctx, func(tx orgauth.Queries) error {
+		if err := tx.SetSSOApps(ctx, apps); err != nil {
+			return err
+		}
+		for t := 0; t < len(tenantIDs); t += 2 {
+			l := &orgauth.TenantSSOLogins{Enabled: true, Logins: []string{"github", "google"}, UpdatedAt: now}
+			if err := tx.InTenant(tenantIDs[t]).SetSSOLogins(ctx, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -49,35 +49,51 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	}
 	// The counted attempt, the session and the audit record commit together: one
 	// write transaction per sign-in.
-	ctx, now := r.Context(), s.cfg.Now()
+	ctx := r.Context()
 	var sess *orgauth.Session
 	var rec *orgauth.AuditRecord
 	u, err := s.checkPassword(ctx, t, in.EmailID, in.Password, func(tx orgauth.Queries, u *orgauth.User) error {
-		tq := tx.InTenant(t.ID)
-		if err := tq.LoginSucceeded(ctx, u.ID, now); err != nil {
-			return err
-		}
-		sess = &orgauth.Session{
-			ID: orgauth.NewID(), TenantID: t.ID, UserID: u.ID,
-			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
-		}
-		if err := tq.CreateSession(ctx, sess); err != nil {
-			return err
-		}
-		rec = s.auditRecord(ctx, r, t.ID, u.ID)
-		return tx.AddAudit(ctx, rec)
+		var err error
+		sess, rec, err = s.openSession(ctx, r, tx, t, u)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	w.Header()["AuditUid"] = []string{rec.ID}
-	s.users.del(t.ID + "/" + u.ID)
-	s.sessions.put(sess.ID, sess, time.Time{})
-	tok, err := s.sign(t, u.ID, sess)
+	tok, err := s.signedIn(w, t, u, sess, rec)
 	if err != nil {
 		return err
 	}
 	return s.answerToken(w, r, tok, setCookie)
+}
+
+// openSession records, in tx, a successful sign-in of u (password or social):
+// the failure count is cleared, a new session created and the audit record
+// written.
+func (s *Server) openSession(ctx context.Context, r *http.Request, tx orgauth.Queries, t *orgauth.Tenant, u *orgauth.User) (*orgauth.Session, *orgauth.AuditRecord, error) {
+	now := s.cfg.Now()
+	tq := tx.InTenant(t.ID)
+	if err := tq.LoginSucceeded(ctx, u.ID, now); err != nil {
+		return nil, nil, err
+	}
+	sess := &orgauth.Session{
+		ID: orgauth.NewID(), TenantID: t.ID, UserID: u.ID,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
+	}
+	if err := tq.CreateSession(ctx, sess); err != nil {
+		return nil, nil, err
+	}
+	rec := s.auditRecord(ctx, r, t.ID, u.ID)
+	return sess, rec, tx.AddAudit(ctx, rec)
+}
+
+// signedIn finishes a sign-in whose session committed: it names the audit record,
+// refreshes the caches and signs the access token.
+func (s *Server) signedIn(w http.ResponseWriter, t *orgauth.Tenant, u *orgauth.User, sess *orgauth.Session, rec *orgauth.AuditRecord) (signed, error) {
+	w.Header()["AuditUid"] = []string{rec.ID}
+	s.users.del(t.ID + "/" + u.ID)
+	s.sessions.put(sess.ID, sess, time.Time{})
+	return s.sign(t, u.ID, sess)
 }
 
 // checkPassword finds the user of email in tenant t and checks the password. Every
@@ -332,6 +348,9 @@ func (s *Server) authOrg(w http.ResponseWriter, r *http.Request) error {
 		resp.AuthType = t.AuthType
 		resp.RedirectURL = s.loginURL(t)
 	}
+	if resp.SsoLogins, err = s.ssoItems(r.Context(), t); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
@@ -352,8 +371,12 @@ func (s *Server) authOrgs(w http.ResponseWriter, r *http.Request) error {
 		if err != nil || !t.Active || (t.System && t.ID != p.Tenant.ID) {
 			continue
 		}
+		logins, err := s.ssoItems(r.Context(), t)
+		if err != nil {
+			return err
+		}
 		out.Organizations = append(out.Organizations, v1Organization{
-			Name: t.Name, AuthType: t.AuthType, RedirectURL: s.loginURL(t), SsoLogins: []v1SsoLogin{},
+			Name: t.Name, AuthType: t.AuthType, RedirectURL: s.loginURL(t), SsoLogins: logins,
 		})
 	}
 	writeJSON(w, http.StatusOK, out)

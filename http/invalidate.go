@@ -77,6 +77,7 @@ func (s *Server) Invalidate(msg string) {
 	if len(f) < 2 {
 		return
 	}
+	s.invalidateSSO(f)
 	switch {
 	case f[0] == msgHits:
 		s.applyHits(f)
@@ -124,4 +125,5 @@ func (s *Server) Flush() {
 	s.grantCache.clear()
 	s.apiKeys.clear()
 	s.tenantN.Store(-1)
+	s.flushSSO()
 }

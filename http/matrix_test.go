@@ -76,7 +76,21 @@ var wantAccess = map[string]string{
 	"v1RolesUidUpdate": "role.update",
 	"v1RolesUidDelete": "role.delete",
 
+	// Social logins.
+	"V1SystemConfigSsoGet":              "system systemSettings.get",
+	"V1SystemConfigSsoUpdate":           "system systemSettings.update",
+	"V1SystemConfigSsoGithubValidate":   "system systemSettings.update",
+	"V1SystemConfigSsoOidcValidate":     "system systemSettings.update",
+	"V1TenantUidSsoAuthProvidersGet":    "tenantSettings.get",
+	"V1TenantUidSsoAuthProvidersUpdate": "tenantSettings.update",
+	"V1AuthSsoProviders":                "public",
+	"V1SsoLogins":                       "public",
+	"V1SsoIdps":                         "public",
+	"V1SsoCallback":                     "public",
+
 	// Beyond the spec.
+	"ssoStart":        "public",
+	"ssoLogo":         "public",
 	"permissionsList": "signed-in",
 	"auditList":       "audit.get",
 	"jwks":            "public",
@@ -95,10 +109,6 @@ var notServed = []string{
 	"V1TenantUidOidcConfigGet", "V1TenantUidOidcConfigUpdate",
 	"V1TenantUidSamlConfigSpecGet", "V1TenantUidSamlConfigUpdate",
 	"V1TenantUidDomainsGet", "V1TenantUidDomainsUpdate",
-	"V1SsoIdps", "V1SsoLogins", "V1AuthSsoProviders", "V1SsoCallback",
-	"V1SystemConfigSsoGet", "V1SystemConfigSsoUpdate",
-	"V1SystemConfigSsoGithubValidate", "V1SystemConfigSsoOidcValidate",
-	"V1TenantUidSsoAuthProvidersGet", "V1TenantUidSsoAuthProvidersUpdate",
 	"V1AuthUserOrgForgot", "v1PasswordResetRequest", "v1PasswordReset",
 	"v1UsersEmailPasswordReset", "v1UsersUidPasswordReset",
 	"V1TenantUidPasswordPolicyGet", "V1TenantUidPasswordPolicyUpdate",

@@ -112,9 +112,23 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/apiKeys/{uid}", "v1ApiKeysUidActiveState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
 		{"PUT /v1/apiKeys/{uid}/state", "v1ApiKeysUidState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
 
+		// Social logins.
+		{"GET /v1/system/config/sso", "V1SystemConfigSsoGet", system(orgauth.PermSystemSettingsGet), s.ssoConfigGet},
+		{"PUT /v1/system/config/sso", "V1SystemConfigSsoUpdate", system(orgauth.PermSystemSettingsUpdate), s.ssoConfigUpdate},
+		{"PUT /v1/system/config/sso/github/validate", "V1SystemConfigSsoGithubValidate", system(orgauth.PermSystemSettingsUpdate), s.ssoGithubValidate},
+		{"PUT /v1/system/config/sso/oidc/validate", "V1SystemConfigSsoOidcValidate", system(orgauth.PermSystemSettingsUpdate), s.ssoOIDCValidate},
+		{"GET /v1/tenants/{tenantUid}/sso/auth/providers", "V1TenantUidSsoAuthProvidersGet", perm(orgauth.PermTenantSettingsGet), s.tenantSSOGet},
+		{"POST /v1/tenants/{tenantUid}/sso/auth/providers", "V1TenantUidSsoAuthProvidersUpdate", perm(orgauth.PermTenantSettingsUpdate), s.tenantSSOUpdate},
+		{"GET /v1/auth/sso/providers", "V1AuthSsoProviders", limited(public, authLimit), s.ssoProviders},
+		{"GET /v1/auth/sso/logins", "V1SsoLogins", limited(public, authLimit), s.ssoLoginsList},
+		{"GET /v1/auth/sso/idps", "V1SsoIdps", limited(public, authLimit), s.ssoIdps},
+		{"GET /v1/auth/sso/{ssoApp}/callback", "V1SsoCallback", limited(public, authLimit), s.ssoCallback},
+
 		// Beyond the spec.
 		{"GET /v1/permissions", "permissionsList", signedIn, s.permissionsList},
 		{"GET /v1/audit", "auditList", limited(perm(orgauth.PermAuditGet), authLimit), s.auditList},
+		{"GET /v1/auth/sso/{ssoApp}/start", "ssoStart", limited(public, authLimit), s.ssoStart},
+		{"GET /assets/sso/{name}", "ssoLogo", public, s.ssoLogo},
 		{"GET /.well-known/jwks.json", "jwks", public, s.jwks},
 		{"GET /healthz", "healthz", public, s.healthz},
 		{"GET /readyz", "readyz", public, s.readyz},

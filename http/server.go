@@ -36,6 +36,11 @@ type Config struct {
 	AuthRate, AuthBurst   float64 // /v1/auth/* and admin collections
 	ResetRate, ResetBurst float64 // password reset and forgotten-org mail requests
 
+	// Social logins (http/sso.go): GitHub's base URLs (default github.com) and
+	// where a browser lands after signing in.
+	GitHubURL, GitHubAPIURL string
+	SSOPostLoginPath        string // default "/"
+
 	Now func() time.Time // the clock; tests pass a fake one
 }
 
@@ -51,6 +56,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.SSOPostLoginPath == "" {
+		c.SSOPostLoginPath = "/"
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 }
@@ -81,6 +89,7 @@ type Server struct {
 	authLimit  *limiter
 	resetLimit *limiter
 	instance   string // random name of this instance in messages to the others
+	sso        *ssoState // social logins (sso.go)
 }
 
 // Deps are the collaborators of the server.
@@ -121,6 +130,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	s.tenantN.Store(-1)
 	s.authLimit = newLimiter(cfg.AuthRate, cfg.AuthBurst, now)
 	s.resetLimit = newLimiter(cfg.ResetRate, cfg.ResetBurst, now)
+	s.sso = newSSOState(d.MasterKey, now)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {

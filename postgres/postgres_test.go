@@ -129,8 +129,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("after Migrate: SchemaVersion = %d, %d; want %d, %d", have, k, known, known)
 		}
 	}
-	if n := appliedMigrations(t, db); n != known {
-		t.Fatalf("%d migrations recorded, want %d", n, known)
+	if list, _ := migrations(); appliedMigrations(t, db) != len(list) {
+		t.Fatalf("%d migrations recorded, want %d", appliedMigrations(t, db), len(list))
 	}
 
 	// A schema newer than the program is reported and refused.
@@ -182,12 +182,12 @@ func TestMigrateConcurrent(t *testing.T) {
 			t.Errorf("Migrate %d: %v", i, err)
 		}
 	}
-	_, known, err := db.SchemaVersion(t.Context())
+	_, _, err := db.SchemaVersion(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := appliedMigrations(t, db); n != known {
-		t.Fatalf("%d migrations recorded, want %d", n, known)
+	if list, _ := migrations(); appliedMigrations(t, db) != len(list) {
+		t.Fatalf("%d migrations recorded, want %d", appliedMigrations(t, db), len(list))
 	}
 	// The schema works.
 	if err := db.CreateTenant(t.Context(), &orgauth.Tenant{Name: "after"}); err != nil {
@@ -200,9 +200,11 @@ func TestMigrationsOrdered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Versions are assigned per feature branch (0002, 0003, 0004 ...), so a branch
+	// may lack some; they must still rise strictly.
 	for i, m := range list {
-		if m.version != i+1 {
-			t.Fatalf("migration %s has version %d, want %d", m.name, m.version, i+1)
+		if m.version < 1 || (i > 0 && m.version <= list[i-1].version) {
+			t.Fatalf("migration %s has version %d after %d", m.name, m.version, list[max(i-1, 0)].version)
 		}
 	}
 }

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) orgauth.Store) {
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
 	tests = append(tests, teamTests...)
+	tests = append(tests, ssoTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	orgauthhttp "github.com/orgauth/orgauth/http"
 )
 
 // config is every setting of orgauth serve and migrate. Each has a flag and the
@@ -39,6 +41,9 @@ type config struct {
 
 	AuthRate, AuthBurst   float64
 	ResetRate, ResetBurst float64
+
+	GitHubURL, GitHubAPIURL string // social login: GitHub's base URLs
+	SSOPostLoginPath        string // where a browser lands after a social sign-in
 
 	ShutdownTimeout time.Duration
 	DebugListen     string
@@ -145,6 +150,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	float(&c.ResetBurst, "reset-burst", "ORGAUTH_RESET_BURST", 2, "burst of the reset rate limit")
 	integer(&c.MemoryLimitMiB, "memory-limit", "ORGAUTH_MEMORY_LIMIT_MIB", 128, "soft limit of the Go heap in MiB, so the memory of finished password hashes goes back to the system (0: off; GOMEMLIMIT wins)")
 	str(&c.DebugListen, "debug-listen", "ORGAUTH_DEBUG_LISTEN", "", "address of a separate listener for Go's profiler (/debug/pprof/); off when empty, keep it private")
+	str(&c.GitHubURL, "github-url", "ORGAUTH_GITHUB_URL", "https://github.com", "base URL of GitHub's OAuth endpoints (GitHub Enterprise Server: its URL)")
+	str(&c.GitHubAPIURL, "github-api-url", "ORGAUTH_GITHUB_API_URL", "https://api.github.com", "base URL of GitHub's REST API (GitHub Enterprise Server: <url>/api/v3)")
+	str(&c.SSOPostLoginPath, "sso-post-login-path", "ORGAUTH_SSO_POST_LOGIN_PATH", "/", "path of this site where a browser lands after a social sign-in")
 	duration(&c.ShutdownTimeout, "shutdown-timeout", "ORGAUTH_SHUTDOWN_TIMEOUT", 15*time.Second, "how long in-flight requests may finish on shutdown")
 
 	if err := fs.Parse(args); err != nil {
@@ -229,6 +237,14 @@ func (c *config) check() []error {
 	}
 	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
 		p = append(p, errors.New("ORGAUTH_SESSION_IDLE and ORGAUTH_SESSION_MAX: idle must be at least 1m and at most the maximum"))
+	}
+	for key, v := range map[string]string{"ORGAUTH_GITHUB_URL": c.GitHubURL, "ORGAUTH_GITHUB_API_URL": c.GitHubAPIURL} {
+		if u, err := url.Parse(v); err != nil || u.Host == "" || u.RawQuery != "" || (u.Scheme != "https" && !(u.Scheme == "http" && (c.Dev || isLoopback(u.Hostname())))) {
+			p = append(p, fmt.Errorf("%s: %q must be an https URL", key, v))
+		}
+	}
+	if err := orgauthhttp.ValidRedirectPath(c.SSOPostLoginPath); err != nil {
+		p = append(p, fmt.Errorf("ORGAUTH_SSO_POST_LOGIN_PATH: %q must be a path of this site, like /", c.SSOPostLoginPath))
 	}
 	if c.AuthRate < 0 || c.ResetRate < 0 || c.AuthBurst < 0 || c.ResetBurst < 0 {
 		p = append(p, errors.New("rate limits must not be negative"))

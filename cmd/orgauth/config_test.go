@@ -50,6 +50,9 @@ func TestConfig(t *testing.T) {
 			{"ORGAUTH_PUBLIC_URL", "ftp://example.com", "ORGAUTH_PUBLIC_URL"},
 			{"ORGAUTH_PUBLIC_URL", "https://example.com/?x=1", "ORGAUTH_PUBLIC_URL"},
 			{"ORGAUTH_DATABASE_URL", "postgres://127.0.0.1:1/orgauth?connect_timeout=2", "ORGAUTH_DATABASE_URL"},
+			{"ORGAUTH_GITHUB_URL", "http://github.example.com", "ORGAUTH_GITHUB_URL"},
+			{"ORGAUTH_GITHUB_API_URL", "not a url", "ORGAUTH_GITHUB_API_URL"},
+			{"ORGAUTH_SSO_POST_LOGIN_PATH", "//evil.example", "ORGAUTH_SSO_POST_LOGIN_PATH"},
 		} {
 			env := testEnv(t.TempDir())
 			env[c.key] = c.value

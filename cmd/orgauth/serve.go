@@ -93,6 +93,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		PublicURL: cfg.PublicURL, RootDomain: cfg.RootDomain, Dev: cfg.Dev,
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		AuthRate: cfg.AuthRate, AuthBurst: cfg.AuthBurst, ResetRate: cfg.ResetRate, ResetBurst: cfg.ResetBurst,
+		GitHubURL: cfg.GitHubURL, GitHubAPIURL: cfg.GitHubAPIURL, SSOPostLoginPath: cfg.SSOPostLoginPath,
 	}, orgauthhttp.Deps{
 		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: masterKey, Log: log, Bus: bus,
 		Mail: &mail.Dir{Path: filepath.Join(cfg.DataDir, "mail"), From: "orgauth <no-reply@" + hostOf(cfg.PublicURL) + ">", Log: log},
