@@ -88,7 +88,7 @@ type Server struct {
 	keysLoaded atomic.Int64                    // unix nanoseconds of the last reload of signing keys
 	authLimit  *limiter
 	resetLimit *limiter
-	instance   string // random name of this instance in messages to the others
+	instance   string    // random name of this instance in messages to the others
 	sso        *ssoState // social logins (sso.go)
 }
 
