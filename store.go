@@ -67,6 +67,40 @@ type Queries interface {
 	// TakeSSOFlow deletes the flow with the given id and returns it; ENOTFOUND when
 	// there is none or it expired at now, so each flow finishes once.
 	TakeSSOFlow(ctx context.Context, id string, now time.Time) (*SSOFlow, error)
+
+	// EnqueueMail puts m in the outbox.
+	EnqueueMail(ctx context.Context, m *OutboxMail) error
+	// ClaimMail takes up to limit messages due at now (not sent, not given up,
+	// NextAt and any earlier claim's lease passed), counts an attempt on each and
+	// leases them until now+lease, so no other worker takes them meanwhile.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxMail, error)
+	// MailSent records that the message went out (a delivery wins over an earlier
+	// give-up by another worker) and drops its content.
+	MailSent(ctx context.Context, id string, now time.Time) error
+	// MailRetry releases the message to be tried again at next.
+	MailRetry(ctx context.Context, id string, next time.Time, lastError string) error
+	// MailFailed gives the message up and drops its content.
+	MailFailed(ctx context.Context, id string, now time.Time, lastError string) error
+	// CountOutbox counts the outbox.
+	CountOutbox(ctx context.Context) (OutboxCounts, error)
+
+	// SystemPasswordPolicy returns the system's default password policy, or
+	// DefaultPasswordPolicy while none was set.
+	SystemPasswordPolicy(ctx context.Context) (*PasswordPolicy, error)
+	// SetSystemPasswordPolicy stores the system's default password policy.
+	SetSystemPasswordPolicy(ctx context.Context, p *PasswordPolicy) error
+	// DuePasswordReminders returns up to limit users whose password expires
+	// within their policy's reminder window at now (tenant policy, else sys) and
+	// who are due a reminder: none yet for this password, or the last one
+	// ReminderEveryDays ago.
+	DuePasswordReminders(ctx context.Context, sys *PasswordPolicy, now time.Time, limit int) ([]*PasswordReminder, error)
+
+	// BlockPasswords adds hashes of passwords to the blocklist (present ones stay).
+	BlockPasswords(ctx context.Context, hashes [][]byte, now time.Time) error
+	// UnblockPasswords removes hashes from the blocklist (absent ones are ignored).
+	UnblockPasswords(ctx context.Context, hashes [][]byte) error
+	// PasswordBlocked reports whether the hash is on the blocklist.
+	PasswordBlocked(ctx context.Context, hash []byte) (bool, error)
 }
 
 // TenantQueries are the operations inside one tenant. Every one of them touches
@@ -187,4 +221,15 @@ type TenantQueries interface {
 	// user is linked to another subject of the same app; ENOTFOUND when the user
 	// is not in the tenant. Deleting the user deletes its links.
 	CreateSSOLink(ctx context.Context, l *SSOLink) error
+
+	// PasswordPolicy returns the tenant's own password policy, or ENOTFOUND when
+	// it follows the system default.
+	PasswordPolicy(ctx context.Context) (*PasswordPolicy, error)
+	// SetPasswordPolicy stores the tenant's own password policy.
+	SetPasswordPolicy(ctx context.Context, p *PasswordPolicy) error
+	// MarkPasswordReminded records a reminder of the user's password expiry at
+	// now, if the time of the last reminder is still was (as DuePasswordReminders
+	// read it). It reports false when another worker was first, so each reminder
+	// goes out once.
+	MarkPasswordReminded(ctx context.Context, userID string, was, now time.Time) (bool, error)
 }

@@ -111,7 +111,7 @@ func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, pa
 		}
 		return nil, errCredentials
 	}
-	if t == nil || !t.Active || len(password) > orgauth.DefaultPasswordPolicy.MaxBytes {
+	if t == nil || !t.Active || len(password) > orgauth.MaxPasswordBytes {
 		return fail()
 	}
 	u, err := s.store.InTenant(t.ID).UserByEmail(ctx, email)

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) orgauth.Store) {
 	}
 	tests = append(tests, teamTests...)
 	tests = append(tests, ssoTests...)
+	tests = append(tests, lifecycleTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
