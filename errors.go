@@ -15,6 +15,7 @@ const (
 	EMETHOD       = "MethodNotAllowed"   // the path exists, the method does not
 	ECONFLICT     = "Conflict"           // the object already exists or changed
 	ETOOMANY      = "TooManyRequests"    // rate limited or overloaded
+	EEXPIRED      = "PasswordExpired"    // the password was right but has expired
 	ETOOLARGE     = "RequestTooLarge"    // the request body is over the limit
 	EUNAVAILABLE  = "ServiceUnavailable" // temporarily unable to serve
 	EINTERNAL     = "Internal"           // a bug or an unexpected failure

@@ -13,10 +13,13 @@ import (
 func (s *Server) write(w http.ResponseWriter, r *http.Request, tenantID, target string, fn func(tx orgauth.Queries) error) error {
 	ctx := r.Context()
 	rec := s.auditRecord(ctx, r, tenantID, target)
+	var queued bool
 	err := s.store.Update(ctx, func(tx orgauth.Queries) error {
-		if err := fn(tx); err != nil {
+		mq := &mailQueue{Queries: tx}
+		if err := fn(mq); err != nil {
 			return err
 		}
+		queued = mq.queued
 		return tx.AddAudit(ctx, rec)
 	})
 	if err != nil {
@@ -25,6 +28,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, tenantID, target 
 			s.log.ErrorContext(ctx, "audit failed write", "err", aerr, "request_id", rec.RequestID)
 		}
 		return err
+	}
+	if queued && s.outbox != nil {
+		s.outbox.Kick()
 	}
 	w.Header()["AuditUid"] = []string{rec.ID} // the spec's spelling, not canonicalized
 	return nil

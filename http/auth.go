@@ -50,9 +50,20 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	// The counted attempt, the session and the audit record commit together: one
 	// write transaction per sign-in.
 	ctx := r.Context()
+	var pol *orgauth.PasswordPolicy
+	if t != nil {
+		if pol, err = s.passwordPolicy(ctx, t.ID); err != nil {
+			return err
+		}
+	}
 	var sess *orgauth.Session
 	var rec *orgauth.AuditRecord
 	u, err := s.checkPassword(ctx, t, in.EmailID, in.Password, func(tx orgauth.Queries, u *orgauth.User) error {
+		// A right but expired password opens no session, and the rollback
+		// leaves the attempt uncounted.
+		if err := s.checkExpiry(pol, u); err != nil {
+			return err
+		}
 		var err error
 		sess, rec, err = s.openSession(ctx, r, tx, t, u)
 		return err
@@ -412,50 +423,6 @@ func (s *Server) useToken(ctx context.Context, purpose, raw string) (*orgauth.Us
 		return nil, errBadLink
 	}
 	return ut, nil
-}
-
-// activate sets the first password of an invited user.
-func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
-	var in passwordActivate
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	ut, err := s.useToken(ctx, orgauth.PurposeActivation, r.PathValue("passwordToken"))
-	if err != nil {
-		return err
-	}
-	u, err := s.store.InTenant(ut.TenantID).User(ctx, ut.UserID)
-	if isNotFound(err) || (err == nil && u.Disabled) {
-		return errBadLink
-	}
-	if err != nil {
-		return err
-	}
-	if err := orgauth.DefaultPasswordPolicy.Check(in.Password); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return err
-	}
-	now := s.cfg.Now()
-	err = s.write(w, r, ut.TenantID, u.ID, func(tx orgauth.Queries) error {
-		tq := tx.InTenant(ut.TenantID)
-		if err := tq.UseUserToken(ctx, ut.ID, now); err != nil {
-			if isNotFound(err) {
-				return errBadLink
-			}
-			return err
-		}
-		return tq.SetPassword(ctx, u.ID, hash, now)
-	})
-	if err != nil {
-		return err
-	}
-	s.forgetUser(ctx, ut.TenantID, u.ID)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // boolParam reads an optional boolean query parameter.

@@ -129,7 +129,7 @@ func fuzzServer(tb testing.TB) (*Server, string) {
 		tb.Fatal(err)
 	}
 	s := NewServer(Config{PublicURL: "http://orgauth.test", Now: clock}, Deps{
-		Store: db, Issuer: issuer, Hasher: hasher, Mail: discardMail{}, MasterKey: key,
+		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: key,
 		Log: slog.New(slog.DiscardHandler),
 	})
 	rec := httptest.NewRecorder()
@@ -143,10 +143,6 @@ func fuzzServer(tb testing.TB) (*Server, string) {
 	}
 	return s, tok.Authorization
 }
-
-type discardMail struct{}
-
-func (discardMail) Send(context.Context, *orgauth.Mail) error { return nil }
 
 // credentialSeeds are values near a valid token, none of them valid.
 func credentialSeeds(valid string) []string {

@@ -15,6 +15,7 @@ var codes = map[string]int{
 	orgauth.ECREDENTIALS:  http.StatusUnauthorized,
 	orgauth.EUNAUTHORIZED: http.StatusUnauthorized,
 	orgauth.EFORBIDDEN:    http.StatusForbidden,
+	orgauth.EEXPIRED:      http.StatusForbidden,
 	orgauth.ENOTFOUND:     http.StatusNotFound,
 	orgauth.EMETHOD:       http.StatusMethodNotAllowed,
 	orgauth.ECONFLICT:     http.StatusConflict,

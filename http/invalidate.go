@@ -24,7 +24,8 @@ const (
 	msgAPIKey        = "apikey"  // hex of the key hash
 	msgTenant        = "tenant"  // tenantID name: the tenant's settings
 	msgTenantDeleted = "tenant-deleted"
-	msgAuthz         = "authz" // tenantID ["users"]: the tenant's teams or custom roles changed (and its users' role lists)
+	msgAuthz         = "authz"  // tenantID ["users"]: the tenant's teams or custom roles changed (and its users' role lists)
+	msgPolicy        = "policy" // tenantID, or * for the system default: the password policy in force
 )
 
 // forget drops cached state made stale by a write of this instance, here at once
@@ -97,6 +98,10 @@ func (s *Server) Invalidate(msg string) {
 		s.tenants.del(f[2])
 		s.tenantIDs.del(f[1])
 		s.tenantN.Store(-1)
+	case f[0] == msgPolicy && f[1] == "*":
+		s.policies.clear()
+	case f[0] == msgPolicy:
+		s.policies.del(f[1])
 	case f[0] == msgAuthz:
 		s.bumpAuthz(f[1])
 		if len(f) > 2 && f[2] == "users" {
@@ -108,6 +113,7 @@ func (s *Server) Invalidate(msg string) {
 		s.tenants.delIf(func(_ string, t *orgauth.Tenant) bool { return t.ID == tenantID })
 		s.tenantIDs.del(tenantID)
 		s.tenantN.Store(-1)
+		s.policies.del(tenantID)
 		s.users.delIf(func(k string, _ *orgauth.User) bool { return strings.HasPrefix(k, tenantID+"/") })
 		s.bumpAuthz(tenantID)
 		s.sessions.delIf(func(_ string, v *orgauth.Session) bool { return v.TenantID == tenantID })
@@ -123,6 +129,7 @@ func (s *Server) Flush() {
 	s.sessions.clear()
 	s.users.clear()
 	s.grantCache.clear()
+	s.policies.clear()
 	s.apiKeys.clear()
 	s.tenantN.Store(-1)
 	s.flushSSO()

@@ -97,6 +97,20 @@ var wantAccess = map[string]string{
 	"healthz":         "public",
 	"readyz":          "public",
 	"activatePage":    "public",
+	"resetPage":       "public",
+
+	// Account lifecycle and password settings.
+	"v1PasswordReset":                 "public",
+	"v1PasswordResetRequest":          "public",
+	"V1AuthUserOrgForgot":             "public",
+	"v1UsersUidPasswordReset":         "user.update",
+	"v1UsersEmailPasswordReset":       "user.update",
+	"V1TenantUidPasswordPolicyGet":    "tenantSettings.get",
+	"V1TenantUidPasswordPolicyUpdate": "tenantSettings.update",
+	"V1SystemPasswordPolicyGet":       "system systemSettings.get",
+	"V1SystemPasswordPolicyUpdate":    "system systemSettings.update",
+	"V1PasswordsBlockListUpdate":      "system systemSettings.update",
+	"V1PasswordsBlockListDelete":      "system systemSettings.update",
 }
 
 // notServed are the operations of the spec that this version does not answer
@@ -109,11 +123,6 @@ var notServed = []string{
 	"V1TenantUidOidcConfigGet", "V1TenantUidOidcConfigUpdate",
 	"V1TenantUidSamlConfigSpecGet", "V1TenantUidSamlConfigUpdate",
 	"V1TenantUidDomainsGet", "V1TenantUidDomainsUpdate",
-	"V1AuthUserOrgForgot", "v1PasswordResetRequest", "v1PasswordReset",
-	"v1UsersEmailPasswordReset", "v1UsersUidPasswordReset",
-	"V1TenantUidPasswordPolicyGet", "V1TenantUidPasswordPolicyUpdate",
-	"V1SystemPasswordPolicyGet", "V1SystemPasswordPolicyUpdate",
-	"V1PasswordsBlockListDelete", "V1PasswordsBlockListUpdate",
 }
 
 // rolePermissions are the permissions of each built-in role as behavior.md states

@@ -37,9 +37,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 //go:embed activate.html
 var activateHTML []byte
 
-// activatePage is the page an invitation link opens: it asks for the first
-// password and sends it to PATCH /v1/auth/password/{token}/activate.
-func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) error {
+// passwordPage is the page invitation and reset links open (/activate and
+// /reset): it asks for the password and sends it to
+// PATCH /v1/auth/password/{token}/activate or .../reset.
+func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+activateScriptHash+"'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'")

@@ -60,6 +60,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/auth/org", "v1AuthOrg", limited(public, authLimit), s.authOrg},
 		{"GET /v1/auth/orgs", "V1AuthOrgs", limited(signedIn, authLimit), s.authOrgs},
 		{"PATCH /v1/auth/password/{passwordToken}/activate", "v1PasswordActivate", limited(public, authLimit), s.activate},
+		{"PATCH /v1/auth/password/{passwordToken}/reset", "v1PasswordReset", limited(public, authLimit), s.passwordReset},
+		{"POST /v1/auth/user/password/reset", "v1PasswordResetRequest", limited(public, resetLimit), s.resetRequest},
+		{"GET /v1/auth/user/org/forgot", "V1AuthUserOrgForgot", limited(public, resetLimit), s.orgForgot},
 		{"GET /v1/users/info", "v1UsersInfoGet", signedIn, s.userInfo},
 		{"POST /v1/users/auth/tokens/revoke", "v1UsersAuthTokensRevoke", signedIn, s.revokeTokens},
 
@@ -72,6 +75,8 @@ func (s *Server) routes() []route {
 		{"PUT /v1/tenants/{tenantUid}/authTokenSettings", "v1TenantUidAuthTokenSettingsUpdate", perm(orgauth.PermTenantSettingsUpdate), s.authTokenSettingsUpdate},
 		{"GET /v1/tenants/{tenantUid}/loginBanner", "v1TenantUidLoginBannerGet", perm(orgauth.PermTenantSettingsGet), s.loginBannerGet},
 		{"PUT /v1/tenants/{tenantUid}/loginBanner", "v1TenantUidLoginBannerUpdate", perm(orgauth.PermTenantSettingsUpdate), s.loginBannerUpdate},
+		{"GET /v1/tenants/{tenantUid}/password/policy", "V1TenantUidPasswordPolicyGet", perm(orgauth.PermTenantSettingsGet), s.tenantPasswordPolicyGet},
+		{"POST /v1/tenants/{tenantUid}/password/policy", "V1TenantUidPasswordPolicyUpdate", perm(orgauth.PermTenantSettingsUpdate), s.tenantPasswordPolicyUpdate},
 
 		// Users.
 		{"GET /v1/users", "v1UsersList", limited(perm(orgauth.PermUserList), authLimit), s.usersList},
@@ -85,6 +90,8 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/users/{uid}/status/loginMode", "v1UsersStatusLoginMode", selfOr(orgauth.PermUserUpdate), s.usersLoginMode},
 		{"PATCH /v1/users/password/change", "V1UsersPasswordChange", limited(public, authLimit), s.passwordChangeByEmail},
 		{"PATCH /v1/users/{uid}/password/change", "v1UsersUidPasswordChange", selfOr(orgauth.PermUserUpdate), s.passwordChange},
+		{"PATCH /v1/users/{uid}/password/reset", "v1UsersUidPasswordReset", limited(perm(orgauth.PermUserUpdate), authLimit), s.usersPasswordReset},
+		{"PATCH /v1/users/password/reset", "v1UsersEmailPasswordReset", limited(perm(orgauth.PermUserUpdate), authLimit), s.usersEmailPasswordReset},
 		{"GET /v1/users/{uid}/roles", "v1UsersUidRoles", selfOr(orgauth.PermUserGet), s.userRolesGet},
 		{"PUT /v1/users/{uid}/roles", "v1UsersUidRolesUpdate", limited(perm(orgauth.PermUserUpdate), authLimit), s.userRolesUpdate},
 
@@ -112,6 +119,12 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/apiKeys/{uid}", "v1ApiKeysUidActiveState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
 		{"PUT /v1/apiKeys/{uid}/state", "v1ApiKeysUidState", selfOr(orgauth.PermAPIKeyUpdate), s.apiKeysSetState},
 
+		// System password settings.
+		{"GET /v1/system/password/policy/default", "V1SystemPasswordPolicyGet", system(orgauth.PermSystemSettingsGet), s.systemPasswordPolicyGet},
+		{"PUT /v1/system/password/policy/default", "V1SystemPasswordPolicyUpdate", system(orgauth.PermSystemSettingsUpdate), s.systemPasswordPolicyUpdate},
+		{"PATCH /v1/system/passwords/blocklist", "V1PasswordsBlockListUpdate", system(orgauth.PermSystemSettingsUpdate), s.blocklistUpdate},
+		{"DELETE /v1/system/passwords/blocklist", "V1PasswordsBlockListDelete", system(orgauth.PermSystemSettingsUpdate), s.blocklistDelete},
+
 		// Social logins.
 		{"GET /v1/system/config/sso", "V1SystemConfigSsoGet", system(orgauth.PermSystemSettingsGet), s.ssoConfigGet},
 		{"PUT /v1/system/config/sso", "V1SystemConfigSsoUpdate", system(orgauth.PermSystemSettingsUpdate), s.ssoConfigUpdate},
@@ -132,6 +145,7 @@ func (s *Server) routes() []route {
 		{"GET /.well-known/jwks.json", "jwks", public, s.jwks},
 		{"GET /healthz", "healthz", public, s.healthz},
 		{"GET /readyz", "readyz", public, s.readyz},
-		{"GET /activate", "activatePage", public, s.activatePage},
+		{"GET /activate", "activatePage", public, s.passwordPage},
+		{"GET /reset", "resetPage", public, s.passwordPage},
 	}
 }

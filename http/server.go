@@ -30,6 +30,7 @@ type Config struct {
 	SessionIdle   time.Duration // refresh fails after this long without sign-in or refresh
 	SessionMax    time.Duration // absolute session lifetime
 	ActivationTTL time.Duration // lifetime of an activation link
+	ResetTTL      time.Duration // lifetime of a password reset link
 
 	// Rate limits per client address, requests per second and burst. Zero rate
 	// disables a limit.
@@ -54,6 +55,9 @@ func (c *Config) defaults() {
 	if c.ActivationTTL == 0 {
 		c.ActivationTTL = 7 * 24 * time.Hour
 	}
+	if c.ResetTTL == 0 {
+		c.ResetTTL = time.Hour
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -69,7 +73,7 @@ type Server struct {
 	store     orgauth.Store
 	issuer    *token.Issuer
 	hasher    *password.Hasher
-	mail      orgauth.Sender
+	outbox    Outbox // nil: nobody to kick; queued mail waits for a poll
 	masterKey []byte
 	log       *slog.Logger
 	bus       Bus
@@ -79,13 +83,14 @@ type Server struct {
 	tenants    *cache[string, *orgauth.Tenant] // by name
 	tenantIDs  *cache[string, *orgauth.Tenant] // by id
 	sessions   *cache[string, *orgauth.Session]
-	users      *cache[string, *orgauth.User]   // tenantID/userID
-	apiKeys    *cache[string, *orgauth.APIKey] // by hash
-	verified   *cache[string, token.Claims]    // by raw token
-	grantCache *cache[string, grant]           // tenantID/userID: every role the user holds
-	epochs     sync.Map                        // tenantID -> *atomic.Uint64, see authzEpoch
-	tenantN    atomic.Int64                    // customer tenants, -1 when unknown
-	keysLoaded atomic.Int64                    // unix nanoseconds of the last reload of signing keys
+	users      *cache[string, *orgauth.User]           // tenantID/userID
+	apiKeys    *cache[string, *orgauth.APIKey]         // by hash
+	verified   *cache[string, token.Claims]            // by raw token
+	grantCache *cache[string, grant]                   // tenantID/userID: every role the user holds
+	policies   *cache[string, *orgauth.PasswordPolicy] // tenantID: the policy in force
+	epochs     sync.Map                                // tenantID -> *atomic.Uint64, see authzEpoch
+	tenantN    atomic.Int64                            // customer tenants, -1 when unknown
+	keysLoaded atomic.Int64                            // unix nanoseconds of the last reload of signing keys
 	authLimit  *limiter
 	resetLimit *limiter
 	instance   string    // random name of this instance in messages to the others
@@ -97,7 +102,7 @@ type Deps struct {
 	Store     orgauth.Store
 	Issuer    *token.Issuer
 	Hasher    *password.Hasher
-	Mail      orgauth.Sender
+	Outbox    Outbox // the mail worker, kicked when a request queued mail
 	MasterKey []byte
 	Log       *slog.Logger
 	Bus       Bus // nil for a single instance
@@ -107,7 +112,7 @@ type Deps struct {
 func NewServer(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{
-		cfg: cfg, store: d.Store, issuer: d.Issuer, hasher: d.Hasher, mail: d.Mail,
+		cfg: cfg, store: d.Store, issuer: d.Issuer, hasher: d.Hasher, outbox: d.Outbox,
 		masterKey: d.MasterKey, log: d.Log, bus: d.Bus, instance: orgauth.NewID(),
 	}
 	if s.log == nil {
@@ -127,6 +132,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	// refresh makes one) would only hold memory.
 	s.verified = newCache[string, token.Claims](8192, time.Hour, now)
 	s.grantCache = newCache[string, grant](200_000, 5*time.Second, now)
+	s.policies = newCache[string, *orgauth.PasswordPolicy](100_000, 5*time.Second, now)
 	s.tenantN.Store(-1)
 	s.authLimit = newLimiter(cfg.AuthRate, cfg.AuthBurst, now)
 	s.resetLimit = newLimiter(cfg.ResetRate, cfg.ResetBurst, now)

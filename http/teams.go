@@ -188,20 +188,17 @@ func (s *Server) teamsCreate(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	now := s.cfg.Now()
 	t.ID, t.CreatedAt, t.UpdatedAt = orgauth.NewID(), now, now
-	var invites []invitation
 	err = s.write(w, r, p.Tenant.ID, t.ID, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		if err := saveTeam(r.Context(), tq, p, nil, t); err != nil {
 			return err
 		}
-		invites, err = s.reinviteAdded(r, tq, nil, t.Users)
-		return err
+		return s.reinviteAdded(r.Context(), tx, p.Tenant, nil, t.Users)
 	})
 	if err != nil {
 		return err
 	}
 	s.forgetAuthz(r.Context(), p.Tenant.ID)
-	s.sendInvitations(r, p.Tenant, invites)
 	writeJSON(w, http.StatusCreated, v1Uid{UID: t.ID})
 	return nil
 }
@@ -210,7 +207,6 @@ func (s *Server) teamsCreate(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request, change func(t *orgauth.Team) error) error {
 	p := principalFrom(r.Context())
 	uid := r.PathValue("uid")
-	var invites []invitation
 	err := s.write(w, r, p.Tenant.ID, uid, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		old, err := targetTeam(r.Context(), tq, uid)
@@ -230,14 +226,12 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request, change func(
 		if !slices.Equal(old.Roles, t.Roles) {
 			before = nil // every member now holds other roles
 		}
-		invites, err = s.reinviteAdded(r, tq, before, t.Users)
-		return err
+		return s.reinviteAdded(r.Context(), tx, p.Tenant, before, t.Users)
 	})
 	if err != nil {
 		return err
 	}
 	s.forgetAuthz(r.Context(), p.Tenant.ID)
-	s.sendInvitations(r, p.Tenant, invites)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -429,39 +423,26 @@ func setTeams(ctx context.Context, tq orgauth.TenantQueries, p *principal, u *or
 	return nil
 }
 
-// invitation is an activation link to mail once its transaction has committed.
-type invitation struct {
-	user *orgauth.User
-	link string
-}
-
 // reinviteAdded supersedes the activation links of the users in after but not in
-// before who have not activated their account yet: a link someone saw while the
-// account held less must not open it now that it holds more.
-func (s *Server) reinviteAdded(r *http.Request, tq orgauth.TenantQueries, before, after []string) ([]invitation, error) {
-	var out []invitation
+// before who have not activated their account yet, and queues their new
+// invitations in tx: a link someone saw while the account held less must not
+// open it now that it holds more.
+func (s *Server) reinviteAdded(ctx context.Context, tx orgauth.Queries, t *orgauth.Tenant, before, after []string) error {
+	tq := tx.InTenant(t.ID)
 	for _, id := range after {
 		if slices.Contains(before, id) {
 			continue
 		}
-		u, err := tq.User(r.Context(), id)
+		u, err := tq.User(ctx, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if u.Activated {
 			continue
 		}
-		link, err := s.newActivation(r, tq, u)
-		if err != nil {
-			return nil, err
+		if err := s.invite(ctx, tx, t, u); err != nil {
+			return err
 		}
-		out = append(out, invitation{user: u, link: link})
 	}
-	return out, nil
-}
-
-func (s *Server) sendInvitations(r *http.Request, t *orgauth.Tenant, list []invitation) {
-	for _, inv := range list {
-		s.invite(r, t, inv.user, inv.link)
-	}
+	return nil
 }

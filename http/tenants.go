@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/orgauth/orgauth"
-	"github.com/orgauth/orgauth/mail"
-	"github.com/orgauth/orgauth/token"
 )
 
 func (s *Server) toV1Tenant(t *orgauth.Tenant) v1Tenant {
@@ -142,7 +140,6 @@ func (s *Server) tenantsCreate(w http.ResponseWriter, r *http.Request) error {
 		LoginMode: mode, Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
 	p := principalFrom(r.Context())
-	var link string
 	err = s.write(w, r, p.Tenant.ID, t.ID, func(tx orgauth.Queries) error {
 		if err := tx.CreateTenant(r.Context(), t); err != nil {
 			return err
@@ -150,53 +147,20 @@ func (s *Server) tenantsCreate(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.InTenant(t.ID).CreateUser(r.Context(), admin); err != nil {
 			return err
 		}
-		link, err = s.newActivation(r, tx.InTenant(t.ID), admin)
-		return err
+		return s.invite(r.Context(), tx, t, admin)
 	})
 	if err != nil {
 		return err
 	}
 	s.forgetTenant(r.Context(), t)
-	s.invite(r, t, admin, link)
 	writeJSON(w, http.StatusCreated, v1Uid{UID: t.ID})
 	return nil
-}
-
-// newActivation stores a fresh activation token for u (superseding older ones) and
-// returns the link that carries it.
-func (s *Server) newActivation(r *http.Request, tq orgauth.TenantQueries, u *orgauth.User) (string, error) {
-	now := s.cfg.Now()
-	id, secret, hash := token.NewUserToken(s.masterKey, orgauth.PurposeActivation)
-	err := tq.CreateUserToken(r.Context(), &orgauth.UserToken{
-		ID: id, TenantID: tq.TenantID(), UserID: u.ID, Purpose: orgauth.PurposeActivation,
-		Hash: hash, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ActivationTTL),
-	})
-	return s.activationLink(secret), err
 }
 
 // activationLink is the link of an activation token, always built from the
 // configured public URL, never from the request.
 func (s *Server) activationLink(secret string) string {
 	return s.cfg.PublicURL + "/activate?token=" + url.QueryEscape(secret)
-}
-
-// invite mails the invitation. A failure is logged, not returned: the user exists
-// and an admin sees the link in the user's status. In development mode the link is
-// also logged, so the one-command start works without a mail server.
-func (s *Server) invite(r *http.Request, t *orgauth.Tenant, u *orgauth.User, link string) {
-	ctx := r.Context()
-	m, err := mail.NewInvitation(u.Email, mail.Invitation{
-		Name: u.Name(), Org: t.Name, Link: link, Expires: humanDuration(s.cfg.ActivationTTL),
-	})
-	if err == nil {
-		err = s.mail.Send(ctx, m)
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "invitation mail failed", "err", err, "user", u.ID, "request_id", requestID(ctx))
-	}
-	if s.cfg.Dev {
-		s.log.InfoContext(ctx, "invitation (development mode)", "org", t.Name, "email", u.Email, "link", link)
-	}
 }
 
 // humanDuration says d in days or hours.

@@ -243,7 +243,6 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request) error {
 		LoginMode: mode, Annotations: meta.Annotations, Labels: meta.Labels,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	var link string
 	err = s.write(w, r, p.Tenant.ID, u.ID, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		if u.Roles, err = grantable(r.Context(), tq, p, "spec.roles", in.Spec.Roles); err != nil {
@@ -257,13 +256,11 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		link, err = s.newActivation(r, tq, u)
-		return err
+		return s.invite(r.Context(), tx, p.Tenant, u)
 	})
 	if err != nil {
 		return err
 	}
-	s.invite(r, p.Tenant, u, link)
 	writeJSON(w, http.StatusCreated, v1Uid{UID: u.ID})
 	return nil
 }
@@ -302,8 +299,6 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	p := principalFrom(r.Context())
 	uid := r.PathValue("uid")
 	var ended []string
-	var reinvite *orgauth.User
-	var link string
 	err := s.write(w, r, p.Tenant.ID, uid, func(tx orgauth.Queries) error {
 		tq := tx.InTenant(p.Tenant.ID)
 		u, err := s.targetUser(r.Context(), tq, uid)
@@ -341,8 +336,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 			// before the account was given more must not open it: a new link
 			// supersedes the old.
 			if u.Email != oldEmail || !slices.Equal(oldRoles, u.Roles) || !slices.Equal(oldTeams, teams) {
-				reinvite = u
-				link, err = s.newActivation(r, tq, u)
+				err = s.invite(r.Context(), tx, p.Tenant, u)
 			}
 		}
 		return err
@@ -352,9 +346,6 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	}
 	s.forgetUser(r.Context(), p.Tenant.ID, uid)
 	s.forgetSessions(r.Context(), ended...)
-	if reinvite != nil {
-		s.invite(r, p.Tenant, reinvite, link)
-	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -637,7 +628,7 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The new password is checked before the current one: that check counts as a
 	// sign-in attempt, and a refused new password must not add to the lockout.
-	if err := orgauth.DefaultPasswordPolicy.Check(in.NewPassword); err != nil {
+	if err := s.checkNewPassword(ctx, p.Tenant.ID, in.NewPassword); err != nil {
 		return err
 	}
 	if u.ID == p.User.ID {
@@ -665,15 +656,17 @@ func (s *Server) passwordChangeByEmail(w http.ResponseWriter, r *http.Request) e
 	if in.EmailID == "" || in.CurrentPassword == "" || in.NewPassword == "" {
 		return orgauth.Errorf(orgauth.EINVALID, "emailId, currentPassword and newPassword are required")
 	}
-	if err := orgauth.DefaultPasswordPolicy.Check(in.NewPassword); err != nil {
-		return err
-	}
 	t, err := s.resolveOrg(r, r.URL.Query().Get("org"))
 	if err != nil && !isNotFound(err) {
 		return err
 	}
 	if t == nil && err == nil {
 		return orgauth.Errorf(orgauth.EINVALID, "org is required: this deployment has several organizations")
+	}
+	if t != nil {
+		if err := s.checkNewPassword(r.Context(), t.ID, in.NewPassword); err != nil {
+			return err
+		}
 	}
 	u, err := s.checkPassword(r.Context(), t, in.EmailID, in.CurrentPassword, nil)
 	if err != nil {
@@ -682,13 +675,13 @@ func (s *Server) passwordChangeByEmail(w http.ResponseWriter, r *http.Request) e
 	return s.setPassword(w, r, t, u, in.NewPassword, "")
 }
 
-// setPassword checks pw against the policy, stores its hash and ends every session
-// of u but keep.
+// setPassword checks pw against the tenant's policy and the blocklist, stores its
+// hash and ends every session of u but keep.
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, t *orgauth.Tenant, u *orgauth.User, pw, keep string) error {
-	if err := orgauth.DefaultPasswordPolicy.Check(pw); err != nil {
+	ctx := r.Context()
+	if err := s.checkNewPassword(ctx, t.ID, pw); err != nil {
 		return err
 	}
-	ctx := r.Context()
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		return err

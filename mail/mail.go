@@ -1,5 +1,6 @@
-// Package mail composes orgauth's messages from embedded templates and delivers
-// them in development by writing each one as an .eml file.
+// Package mail composes orgauth's messages from embedded templates, keeps them in
+// the outbox until they are sent, and delivers them: over SMTP, or in
+// development by writing each one as an .eml file.
 package mail
 
 import (
@@ -30,30 +31,44 @@ var (
 	htmlTemplates = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/*.html"))
 )
 
-// Invitation is the data of an invitation mail.
-type Invitation struct {
-	Name    string // the invited person
+// Kinds of mail: each names its templates (templates/<kind>.subject, .txt, .html).
+const (
+	KindInvitation = "invitation" // data: Account
+	KindReset      = "reset"      // data: Account
+	KindReminder   = "reminder"   // data: Account; Expires is a date, Link the login page
+	KindOrgs       = "orgs"       // data: Orgs
+)
+
+// Account is the data of a mail about one account.
+type Account struct {
+	Name    string // the person
 	Org     string // the organization's name
-	Link    string // the activation link
-	Expires string // how long the link works, e.g. "7 days"
+	Link    string // the activation, reset or login link
+	Expires string // when or how long the link (or password) lasts, e.g. "7 days"
 }
 
-// NewInvitation composes the invitation mail to addr.
-func NewInvitation(addr string, data Invitation) (*orgauth.Mail, error) {
-	return compose(addr, "invitation", data)
+// Orgs is the data of the mail that lists the organizations of an address.
+type Orgs struct {
+	Orgs []Org
 }
 
-// compose renders the subject, text and HTML templates called name.
-func compose(addr, name string, data any) (*orgauth.Mail, error) {
+// Org is one organization in an Orgs mail.
+type Org struct {
+	Name     string
+	LoginURL string
+}
+
+// Compose renders the mail of the given kind to addr.
+func Compose(kind, addr string, data any) (*orgauth.Mail, error) {
 	var subj, text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&subj, name+".subject", data); err != nil {
-		return nil, fmt.Errorf("mail %s subject: %w", name, err)
+	if err := textTemplates.ExecuteTemplate(&subj, kind+".subject", data); err != nil {
+		return nil, fmt.Errorf("mail %s subject: %w", kind, err)
 	}
-	if err := textTemplates.ExecuteTemplate(&text, name+".txt", data); err != nil {
-		return nil, fmt.Errorf("mail %s text: %w", name, err)
+	if err := textTemplates.ExecuteTemplate(&text, kind+".txt", data); err != nil {
+		return nil, fmt.Errorf("mail %s text: %w", kind, err)
 	}
-	if err := htmlTemplates.ExecuteTemplate(&html, name+".html", data); err != nil {
-		return nil, fmt.Errorf("mail %s html: %w", name, err)
+	if err := htmlTemplates.ExecuteTemplate(&html, kind+".html", data); err != nil {
+		return nil, fmt.Errorf("mail %s html: %w", kind, err)
 	}
 	return &orgauth.Mail{
 		To: addr, Subject: strings.TrimSpace(subj.String()), Text: text.String(), HTML: html.String(),

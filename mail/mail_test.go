@@ -17,7 +17,7 @@ import (
 )
 
 func TestInvitationWrittenAsEml(t *testing.T) {
-	m, err := oamail.NewInvitation("bob@example.com", oamail.Invitation{
+	m, err := oamail.Compose(oamail.KindInvitation, "bob@example.com", oamail.Account{
 		Name: "Bob <script>", Org: "acme", Link: "https://auth.example.com/activate?token=a.b", Expires: "7 days",
 	})
 	if err != nil {

@@ -548,3 +548,19 @@ func TestActivity(t *testing.T) {
 		t.Fatalf("after one hash: %d in flight, %d done (was %d)", inFlight, after, before)
 	}
 }
+
+func TestCommonPasswords(t *testing.T) {
+	if n := CommonCount(); n < 10_000 {
+		t.Fatalf("the built-in list has %d passwords, want at least 10,000", n)
+	}
+	for _, pw := range []string{"123456", "password", "Password", "QWERTY", "letmein", "trustno1"} {
+		if !Common(pw) {
+			t.Errorf("%q is not taken for common", pw)
+		}
+	}
+	for _, pw := range []string{"", "Tr0ub4dor&3-correct-horse", "zq8#Lk2!vP"} {
+		if Common(pw) {
+			t.Errorf("%q is taken for common", pw)
+		}
+	}
+}

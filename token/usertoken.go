@@ -115,3 +115,21 @@ func userTokenMAC(masterKey []byte, purpose, id string) ([]byte, error) {
 	m.Write([]byte(id))
 	return m.Sum(nil)[:userTokenMACBytes], nil
 }
+
+// BlockedPasswordHash returns the key under which the blocklist stores pw: an
+// HMAC-SHA256 with a key derived from the master key, of pw lower-cased, so
+// that the stored list can be neither read nor tested offline without the
+// master key, and a blocked password matches in any case. It panics if
+// masterKey is not MasterKeySize bytes.
+func BlockedPasswordHash(masterKey []byte, pw string) []byte {
+	if err := checkMasterKey(masterKey); err != nil {
+		panic(err)
+	}
+	k, err := hkdf.Key(sha256.New, masterKey, nil, "orgauth password blocklist v1", sha256.Size)
+	if err != nil {
+		panic(err)
+	}
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte(strings.ToLower(pw)))
+	return m.Sum(nil)
+}

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	orgauthhttp "github.com/orgauth/orgauth/http"
+	"github.com/orgauth/orgauth/mail"
 )
 
 // config is every setting of orgauth serve and migrate. Each has a flag and the
@@ -38,6 +40,12 @@ type config struct {
 
 	SessionIdle time.Duration
 	SessionMax  time.Duration
+
+	SMTPURL       string          // empty: development mail into <data dir>/mail
+	MailFrom      string          // From of every mail; default no-reply@<public host>
+	ActivationTTL time.Duration   // lifetime of an invitation link
+	ResetTTL      time.Duration   // lifetime of a password reset link
+	smtp          mail.SMTPConfig // parsed SMTPURL
 
 	AuthRate, AuthBurst   float64
 	ResetRate, ResetBurst float64
@@ -144,6 +152,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	integer(&c.HashConcurrency, "hash-concurrency", "ORGAUTH_HASH_CONCURRENCY", 0, "password hashes computed at once (default: number of CPUs)")
 	duration(&c.SessionIdle, "session-idle", "ORGAUTH_SESSION_IDLE", 240*time.Minute, "a session ends after this long without sign-in or refresh")
 	duration(&c.SessionMax, "session-max", "ORGAUTH_SESSION_MAX", 24*time.Hour, "absolute session lifetime")
+	str(&c.SMTPURL, "smtp-url", "ORGAUTH_SMTP_URL", "", "mail server: smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), ?tls=none for a local relay; empty: mail is written to <data-dir>/mail")
+	str(&c.MailFrom, "mail-from", "ORGAUTH_MAIL_FROM", "", "From address of orgauth's mail (default: no-reply@<public host>; a from= in the SMTP URL wins)")
+	duration(&c.ActivationTTL, "activation-ttl", "ORGAUTH_ACTIVATION_TTL", 7*24*time.Hour, "how long an invitation link works")
+	duration(&c.ResetTTL, "reset-ttl", "ORGAUTH_RESET_TTL", time.Hour, "how long a password reset link works")
 	float(&c.AuthRate, "auth-rate", "ORGAUTH_AUTH_RATE", 10, "requests/s per client address on /v1/auth/* and admin collections (0: off)")
 	float(&c.AuthBurst, "auth-burst", "ORGAUTH_AUTH_BURST", 5, "burst of the auth rate limit")
 	float(&c.ResetRate, "reset-rate", "ORGAUTH_RESET_RATE", 2, "requests/s per client address on password-reset mail requests (0: off)")
@@ -245,6 +257,24 @@ func (c *config) check() []error {
 	}
 	if err := orgauthhttp.ValidRedirectPath(c.SSOPostLoginPath); err != nil {
 		p = append(p, fmt.Errorf("ORGAUTH_SSO_POST_LOGIN_PATH: %q must be a path of this site, like /", c.SSOPostLoginPath))
+	}
+	if c.ActivationTTL < time.Hour || c.ActivationTTL > 30*24*time.Hour {
+		p = append(p, fmt.Errorf("ORGAUTH_ACTIVATION_TTL: %s must be from 1h to 720h", c.ActivationTTL))
+	}
+	if c.ResetTTL < 5*time.Minute || c.ResetTTL > 24*time.Hour {
+		p = append(p, fmt.Errorf("ORGAUTH_RESET_TTL: %s must be from 5m to 24h", c.ResetTTL))
+	}
+	if c.MailFrom != "" {
+		if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
+			p = append(p, fmt.Errorf("ORGAUTH_MAIL_FROM: %q is not a mail address", c.MailFrom))
+		}
+	}
+	if c.SMTPURL != "" {
+		s, err := mail.ParseSMTPURL(c.SMTPURL)
+		if err != nil {
+			p = append(p, fmt.Errorf("ORGAUTH_SMTP_URL: %w", err))
+		}
+		c.smtp = s
 	}
 	if c.AuthRate < 0 || c.ResetRate < 0 || c.AuthBurst < 0 || c.ResetBurst < 0 {
 		p = append(p, errors.New("rate limits must not be negative"))

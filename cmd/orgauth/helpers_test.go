@@ -255,6 +255,21 @@ var activationRE = regexp.MustCompile(`(https?://[^\s"<>]+)/activate\?token=([^\
 // sender wrote under <dataDir>/mail and returns its link and its token.
 func lastActivation(t *testing.T, dataDir, addr string) (link, token string) {
 	t.Helper()
+	// The outbox delivers just after the request that queued the mail.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		link, token, ok := scanActivation(t, dataDir, addr)
+		if ok {
+			return link, token
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail to %s in %s", addr, filepath.Join(dataDir, "mail"))
+		}
+	}
+}
+
+// scanActivation returns the newest activation link mailed to addr, if any.
+func scanActivation(t *testing.T, dataDir, addr string) (link, token string, ok bool) {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dataDir, "mail", "*.eml"))
 	if err != nil {
 		t.Fatal(err)
@@ -312,8 +327,7 @@ func lastActivation(t *testing.T, dataDir, addr string) (link, token string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(m[0]), tok
+		return string(m[0]), tok, true
 	}
-	t.Fatalf("no mail to %s in %s", addr, filepath.Join(dataDir, "mail"))
-	return "", ""
+	return "", "", false
 }

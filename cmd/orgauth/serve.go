@@ -89,14 +89,20 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if shared {
 		bus = pg
 	}
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		return err
+	}
+	outbox := mail.NewOutbox(db, sender, masterKey, log, time.Now)
 	srv := orgauthhttp.NewServer(orgauthhttp.Config{
 		PublicURL: cfg.PublicURL, RootDomain: cfg.RootDomain, Dev: cfg.Dev,
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+		ActivationTTL: cfg.ActivationTTL, ResetTTL: cfg.ResetTTL,
 		AuthRate: cfg.AuthRate, AuthBurst: cfg.AuthBurst, ResetRate: cfg.ResetRate, ResetBurst: cfg.ResetBurst,
 		GitHubURL: cfg.GitHubURL, GitHubAPIURL: cfg.GitHubAPIURL, SSOPostLoginPath: cfg.SSOPostLoginPath,
 	}, orgauthhttp.Deps{
 		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: masterKey, Log: log, Bus: bus,
-		Mail: &mail.Dir{Path: filepath.Join(cfg.DataDir, "mail"), From: "orgauth <no-reply@" + hostOf(cfg.PublicURL) + ">", Log: log},
+		Outbox: outbox,
 	})
 
 	hs := &http.Server{
@@ -121,6 +127,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		go debugServer(ctx, cfg.DebugListen, log)
 	}
 	go maintain(ctx, issuer, srv, log)
+	go outbox.Run(ctx, 5*time.Second)
 	go releaseIdleMemory(ctx, hasher, time.Second)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -168,10 +175,35 @@ func releaseIdleMemory(ctx context.Context, h *password.Hasher, idle time.Durati
 	}
 }
 
-// maintain rotates signing keys and sweeps rate-limit state until ctx ends.
+// newSender returns what delivers orgauth's mail: the SMTP server of
+// ORGAUTH_SMTP_URL, or else .eml files in <data dir>/mail for development.
+func newSender(cfg *config, log *slog.Logger) (orgauth.Sender, error) {
+	from := cfg.MailFrom
+	if from == "" {
+		from = "orgauth <no-reply@" + hostOf(cfg.PublicURL) + ">"
+	}
+	if cfg.SMTPURL == "" {
+		log.Info("no ORGAUTH_SMTP_URL: mail is written to files", "dir", filepath.Join(cfg.DataDir, "mail"))
+		return &mail.Dir{Path: filepath.Join(cfg.DataDir, "mail"), From: from, Log: log}, nil
+	}
+	sc := cfg.smtp
+	if sc.From == "" {
+		sc.From = from
+	}
+	s, err := mail.NewSMTP(sc)
+	if err != nil {
+		return nil, fmt.Errorf("ORGAUTH_SMTP_URL: %w", err)
+	}
+	log.Info("mail goes out over SMTP", "server", sc.String())
+	return s, nil
+}
+
+// maintain rotates signing keys and sweeps rate-limit state every minute, and
+// queues password expiry reminders every hour, until ctx ends.
 func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var reminded time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -181,6 +213,15 @@ func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server
 				log.Error("signing key rotation", "err", err)
 			}
 			srv.Sweep()
+			if time.Since(reminded) >= time.Hour {
+				reminded = time.Now()
+				n, err := srv.SendPasswordReminders(ctx)
+				if err != nil && ctx.Err() == nil {
+					log.Error("password expiry reminders", "err", err)
+				} else if n > 0 {
+					log.Info("password expiry reminders queued", "count", n)
+				}
+			}
 		}
 	}
 }

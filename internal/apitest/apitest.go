@@ -22,6 +22,7 @@ import (
 	"github.com/orgauth/orgauth"
 	"github.com/orgauth/orgauth/bootstrap"
 	orgauthhttp "github.com/orgauth/orgauth/http"
+	"github.com/orgauth/orgauth/mail"
 	"github.com/orgauth/orgauth/password"
 	"github.com/orgauth/orgauth/postgres"
 	"github.com/orgauth/orgauth/sqlite"
@@ -63,10 +64,13 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// Mailbox is an orgauth.Sender that keeps every message.
+// Mailbox is an orgauth.Sender that keeps every message. Reading it first
+// delivers whatever the outbox holds, so a test sees the mail of the requests
+// it made.
 type Mailbox struct {
-	mu   sync.Mutex
-	msgs []*orgauth.Mail
+	mu    sync.Mutex
+	msgs  []*orgauth.Mail
+	flush func()
 }
 
 // Send records m.
@@ -79,6 +83,9 @@ func (b *Mailbox) Send(_ context.Context, m *orgauth.Mail) error {
 
 // Messages returns the messages sent to addr, oldest first.
 func (b *Mailbox) Messages(addr string) []*orgauth.Mail {
+	if b.flush != nil {
+		b.flush()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []*orgauth.Mail
@@ -122,6 +129,11 @@ type Options struct {
 	DatabaseURL string
 	Clock       *Clock // share one clock between instances; default: a new one
 	Config      func(*orgauthhttp.Config)
+	// Sender delivers the outbox (an SMTP sender, say); default: the Mailbox,
+	// delivered to whenever the test reads it. With a Sender of its own the
+	// outbox worker runs in the background as in production, polling every
+	// 50 ms.
+	Sender orgauth.Sender
 }
 
 // Env is one running orgauth.
@@ -137,6 +149,7 @@ type Env struct {
 	Logs      *bytes.Buffer // everything the server logged
 	Server    *orgauthhttp.Server
 	Client    *http.Client
+	Outbox    *mail.Outbox
 }
 
 // New starts orgauth for the test and stops it when the test ends.
@@ -197,8 +210,22 @@ func New(t testing.TB, opts ...Options) *Env {
 	if shared {
 		bus = pg
 	}
+	sender := o.Sender
+	if sender == nil {
+		sender = env.Mail
+	}
+	env.Outbox = mail.NewOutbox(db, sender, key, log, clock.Now)
+	if o.Sender == nil {
+		env.Mail.flush = func() {
+			if _, err := env.Outbox.Deliver(ctx); err != nil {
+				t.Errorf("delivering the outbox: %v", err)
+			}
+		}
+	} else {
+		go env.Outbox.Run(ctx, 50*time.Millisecond)
+	}
 	srv := orgauthhttp.NewServer(cfg, orgauthhttp.Deps{
-		Store: db, Issuer: issuer, Hasher: hasher, Mail: env.Mail, MasterKey: key, Log: log, Bus: bus,
+		Store: db, Issuer: issuer, Hasher: hasher, Outbox: env.Outbox, MasterKey: key, Log: log, Bus: bus,
 	})
 	if shared {
 		listening := make(chan struct{})

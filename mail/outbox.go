@@ -1,0 +1,206 @@
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/orgauth/orgauth"
+	"github.com/orgauth/orgauth/token"
+)
+
+// Seal makes the outbox entry of m: kind names its template, tenantID the tenant
+// it concerns ("" for several); it is due at once and given up at expires. The
+// message is sealed with masterKey and bound to the entry's id, since the links
+// it carries are credentials that the store otherwise keeps only as hashes.
+func Seal(masterKey []byte, kind, tenantID string, m *orgauth.Mail, now, expires time.Time) (*orgauth.OutboxMail, error) {
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	id := orgauth.NewID()
+	sealed, err := token.Seal(masterKey, plain, outboxAD(id))
+	if err != nil {
+		return nil, err
+	}
+	return &orgauth.OutboxMail{
+		ID: id, Kind: kind, TenantID: tenantID, Sealed: sealed,
+		CreatedAt: now, NextAt: now, ExpiresAt: expires,
+	}, nil
+}
+
+// Open returns the message that Seal sealed into o.
+func Open(masterKey []byte, o *orgauth.OutboxMail) (*orgauth.Mail, error) {
+	plain, err := token.Open(masterKey, o.Sealed, outboxAD(o.ID))
+	if err != nil {
+		return nil, err
+	}
+	m := new(orgauth.Mail)
+	if err := json.Unmarshal(plain, m); err != nil {
+		return nil, fmt.Errorf("mail: outbox entry %s: %w", o.ID, err)
+	}
+	return m, nil
+}
+
+func outboxAD(id string) []byte { return []byte("orgauth outbox " + id) }
+
+// Queue is the part of the store that the outbox worker uses.
+type Queue interface {
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*orgauth.OutboxMail, error)
+	MailSent(ctx context.Context, id string, now time.Time) error
+	MailRetry(ctx context.Context, id string, next time.Time, lastError string) error
+	MailFailed(ctx context.Context, id string, now time.Time, lastError string) error
+}
+
+// Outbox delivers the mail queued in the store. Any number of Outboxes, in one
+// process or in several sharing the database, may run on the same queue: each
+// message is claimed by one of them at a time, for Lease.
+//
+// A message that fails is tried again after a delay that doubles from
+// RetryMin up to RetryMax, until it is sent, the server refuses it for good
+// (an SMTP 5xx answer), or it expires. A message is sent at least once; it is
+// sent twice only if the process stops between the server's acceptance and the
+// store's record of it.
+type Outbox struct {
+	Queue     Queue
+	Sender    orgauth.Sender
+	MasterKey []byte
+	Log       *slog.Logger
+	Now       func() time.Time // default time.Now
+
+	Lease              time.Duration // default 2 minutes; longer than one Send may take
+	RetryMin, RetryMax time.Duration // default 30 s and 1 hour
+
+	kick chan struct{}
+}
+
+// batch is how many messages one claim takes.
+const batch = 16
+
+func (o *Outbox) init() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Lease == 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.RetryMin == 0 {
+		o.RetryMin = 30 * time.Second
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = time.Hour
+	}
+	if o.kick == nil {
+		o.kick = make(chan struct{}, 1)
+	}
+}
+
+// NewOutbox returns an Outbox with the defaults set.
+func NewOutbox(q Queue, s orgauth.Sender, masterKey []byte, log *slog.Logger, now func() time.Time) *Outbox {
+	o := &Outbox{Queue: q, Sender: s, MasterKey: masterKey, Log: log, Now: now}
+	o.init()
+	return o
+}
+
+// Kick asks a running Run to deliver now rather than at its next poll; a
+// request that queued mail calls it after its transaction committed.
+func (o *Outbox) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers whatever is due, then again at every poll or Kick, until ctx ends.
+func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if _, err := o.Deliver(ctx); err != nil && ctx.Err() == nil {
+			o.Log.ErrorContext(ctx, "mail outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-o.kick:
+		}
+	}
+}
+
+// Deliver sends every message due now and reports how many went out. It stops
+// at the first error of the store; a message that cannot be sent is scheduled
+// again and is no error of Deliver.
+func (o *Outbox) Deliver(ctx context.Context) (int, error) {
+	sent := 0
+	for ctx.Err() == nil {
+		msgs, err := o.Queue.ClaimMail(ctx, o.Now(), o.Lease, batch)
+		if err != nil {
+			return sent, err
+		}
+		if len(msgs) == 0 {
+			return sent, nil
+		}
+		for _, m := range msgs {
+			ok, err := o.deliver(ctx, m)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+			}
+		}
+	}
+	return sent, ctx.Err()
+}
+
+// deliver tries one claimed message and records the outcome.
+func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, error) {
+	log := o.Log.With("mail", m.ID, "kind", m.Kind, "attempt", m.Attempts)
+	now := o.Now()
+	if !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt) {
+		log.WarnContext(ctx, "mail expired before it could be sent", "last_error", m.LastError)
+		return false, o.Queue.MailFailed(ctx, m.ID, now, "expired: "+m.LastError)
+	}
+	msg, err := Open(o.MasterKey, m)
+	if err != nil {
+		log.ErrorContext(ctx, "mail cannot be opened", "err", err)
+		return false, o.Queue.MailFailed(ctx, m.ID, now, "cannot be opened")
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, o.Lease/2)
+	err = o.Sender.Send(sendCtx, msg)
+	cancel()
+	now = o.Now()
+	switch {
+	case err == nil:
+		log.InfoContext(ctx, "mail sent")
+		return true, o.Queue.MailSent(ctx, m.ID, now)
+	case ctx.Err() != nil:
+		// Shutting down: the lease runs out and another worker tries again.
+		return false, ctx.Err()
+	case IsPermanent(err):
+		log.ErrorContext(ctx, "mail refused for good", "err", err)
+		return false, o.Queue.MailFailed(ctx, m.ID, now, err.Error())
+	}
+	next := now.Add(o.retryDelay(m.Attempts))
+	log.WarnContext(ctx, "mail not sent; will retry", "err", err, "next", next)
+	return false, o.Queue.MailRetry(ctx, m.ID, next, err.Error())
+}
+
+// retryDelay is the wait after the given number of failed attempts: RetryMin
+// doubled for each earlier attempt, at most RetryMax, less up to a tenth at
+// random so that messages failed together do not retry together.
+func (o *Outbox) retryDelay(attempts int) time.Duration {
+	d := o.RetryMin
+	for i := 1; i < attempts && d < o.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, o.RetryMax)
+	return d - time.Duration(rand.Int64N(int64(d)/10+1))
+}
