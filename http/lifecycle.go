@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 	"unicode/utf8"
 
@@ -81,7 +82,7 @@ func (s *Server) sendReset(ctx context.Context, tx orgauth.Queries, t *orgauth.T
 		return err
 	}
 	return s.queueMail(ctx, tx, mail.KindReset, t.ID, u.Email, mail.Account{
-		Name: u.Name(), Org: t.Name, Link: s.cfg.PublicURL + "/reset?token=" + secret,
+		Name: u.Name(), Org: t.Name, Link: s.cfg.PublicURL + "/reset?token=" + url.QueryEscape(secret),
 		Expires: humanDuration(s.cfg.ResetTTL),
 	}, exp)
 }
