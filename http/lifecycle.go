@@ -521,30 +521,28 @@ func (s *Server) blocklistHashes(r *http.Request) ([][]byte, error) {
 
 // blocklistUpdate adds passwords to the blocklist.
 func (s *Server) blocklistUpdate(w http.ResponseWriter, r *http.Request) error {
-	hashes, err := s.blocklistHashes(r)
-	if err != nil {
-		return err
-	}
-	ctx := r.Context()
-	err = s.write(w, r, principalFrom(ctx).Tenant.ID, "", func(tx orgauth.Queries) error {
+	return s.blocklistChange(w, r, func(ctx context.Context, tx orgauth.Queries, hashes [][]byte) error {
 		return tx.BlockPasswords(ctx, hashes, s.cfg.Now())
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // blocklistDelete removes passwords from the blocklist.
 func (s *Server) blocklistDelete(w http.ResponseWriter, r *http.Request) error {
+	return s.blocklistChange(w, r, func(ctx context.Context, tx orgauth.Queries, hashes [][]byte) error {
+		return tx.UnblockPasswords(ctx, hashes)
+	})
+}
+
+// blocklistChange applies change to the hashes of the passwords in the body, in
+// one audited write.
+func (s *Server) blocklistChange(w http.ResponseWriter, r *http.Request, change func(context.Context, orgauth.Queries, [][]byte) error) error {
 	hashes, err := s.blocklistHashes(r)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
 	err = s.write(w, r, principalFrom(ctx).Tenant.ID, "", func(tx orgauth.Queries) error {
-		return tx.UnblockPasswords(ctx, hashes)
+		return change(ctx, tx, hashes)
 	})
 	if err != nil {
 		return err
