@@ -117,7 +117,8 @@ func (o *Outbox) Kick() {
 	}
 }
 
-// Run delivers whatever is due, then again at every poll or Kick, until ctx ends.
+// Run delivers whatever is due, then again at every poll or Kick, until ctx
+// ends; it returns once the message in hand is recorded.
 func (o *Outbox) Run(ctx context.Context, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
@@ -147,7 +148,13 @@ func (o *Outbox) Deliver(ctx context.Context) (int, error) {
 		if len(msgs) == 0 {
 			return sent, nil
 		}
-		for _, m := range msgs {
+		for i, m := range msgs {
+			if ctx.Err() != nil {
+				// Stopping: hand back what this claim took but did not try, so a
+				// restarted or other worker need not wait for the lease.
+				o.release(ctx, msgs[i:])
+				return sent, ctx.Err()
+			}
 			ok, err := o.deliver(ctx, m)
 			if err != nil {
 				return sent, err
@@ -158,6 +165,16 @@ func (o *Outbox) Deliver(ctx context.Context) (int, error) {
 		}
 	}
 	return sent, ctx.Err()
+}
+
+// release makes claimed messages due again at once, outliving ctx.
+func (o *Outbox) release(ctx context.Context, msgs []*orgauth.OutboxMail) {
+	ctx = context.WithoutCancel(ctx)
+	for _, m := range msgs {
+		if err := o.Queue.MailRetry(ctx, m.ID, o.Now(), m.LastError); err != nil {
+			o.Log.WarnContext(ctx, "releasing a claimed mail", "mail", m.ID, "err", err)
+		}
+	}
 }
 
 // deliver tries one claimed message and records the outcome.
@@ -177,12 +194,16 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 	err = o.Sender.Send(sendCtx, msg)
 	cancel()
 	now = o.Now()
+	// The outcome is recorded even when ctx ended meanwhile: a message the server
+	// accepted must not go out again after a restart.
+	rctx := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "mail sent")
-		return true, o.Queue.MailSent(ctx, m.ID, now)
+		return true, o.Queue.MailSent(rctx, m.ID, now)
 	case ctx.Err() != nil:
-		// Shutting down: the lease runs out and another worker tries again.
+		// Shutting down mid-send: due again at once, for whoever runs next.
+		o.release(ctx, []*orgauth.OutboxMail{m})
 		return false, ctx.Err()
 	case IsPermanent(err):
 		log.ErrorContext(ctx, "mail refused for good", "err", err)

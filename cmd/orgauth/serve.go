@@ -127,7 +127,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		go debugServer(ctx, cfg.DebugListen, log)
 	}
 	go maintain(ctx, issuer, srv, log)
-	go outbox.Run(ctx, 5*time.Second)
+	outboxDone := make(chan struct{})
+	defer func() { <-outboxDone }() // before the store closes
+	octx, stopOutbox := context.WithCancel(ctx)
+	defer stopOutbox()
+	go func() { outbox.Run(octx, 5*time.Second); close(outboxDone) }()
 	go releaseIdleMemory(ctx, hasher, time.Second)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
