@@ -110,13 +110,16 @@ func (p *PasswordPolicy) Check(pw string) error {
 		return Errorf(EINVALID, "password must be valid UTF-8")
 	}
 	var broken []string
+	if pw == "" {
+		return Errorf(EINVALID, "password is required")
+	}
 	if len(pw) > MaxPasswordBytes {
 		broken = append(broken, fmt.Sprintf("at most %d bytes", MaxPasswordBytes))
 	}
 	if p.IsRegex {
 		re, err := regexp.Compile(p.Regex)
 		if err != nil || !re.MatchString(pw) {
-			broken = append(broken, "to match the organization's pattern "+p.Regex)
+			broken = append(broken, "to match the organization's password pattern")
 		}
 	} else {
 		broken = append(broken, p.checkRules(pw)...)

@@ -90,7 +90,8 @@ type Queries interface {
 	// SetSystemPasswordPolicy stores the system's default password policy.
 	SetSystemPasswordPolicy(ctx context.Context, p *PasswordPolicy) error
 	// DuePasswordReminders returns up to limit users whose password expires
-	// within their policy's reminder window at now (tenant policy, else sys) and
+	// within their policy's reminder window at now (tenant policy, else sys), in
+	// active tenants, and
 	// who are due a reminder: none yet for this password, or the last one
 	// ReminderEveryDays ago.
 	DuePasswordReminders(ctx context.Context, sys *PasswordPolicy, now time.Time, limit int) ([]*PasswordReminder, error)
@@ -124,8 +125,9 @@ type TenantQueries interface {
 	UpdateUser(ctx context.Context, u *User) error
 	// DeleteUser removes the user, their sessions, tokens and API keys.
 	DeleteUser(ctx context.Context, id string) error
-	// SetPassword stores a new password hash, marks the user activated and resets
-	// the login counters.
+	// SetPassword stores a new password hash, marks the user activated, resets
+	// the login counters and spends every unused activation or reset token of
+	// the user.
 	SetPassword(ctx context.Context, userID, hash string, now time.Time) error
 
 	// ReserveLoginAttempt atomically counts one login attempt against the user

@@ -574,8 +574,12 @@ func (s *Server) SendPasswordReminders(ctx context.Context) (int, error) {
 		if err != nil || len(due) == 0 {
 			return queued, err
 		}
+		before := queued
 		for _, d := range due {
 			t, err := s.tenantByID(ctx, d.TenantID)
+			if isNotFound(err) {
+				continue // deleted meanwhile
+			}
 			if err != nil {
 				return queued, err
 			}
@@ -597,8 +601,8 @@ func (s *Server) SendPasswordReminders(ctx context.Context) (int, error) {
 				queued++
 			}
 		}
-		if len(due) < reminderBatch {
-			return queued, nil
+		if len(due) < reminderBatch || queued == before {
+			return queued, nil // the last batch, or one that moved nothing on
 		}
 	}
 }

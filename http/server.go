@@ -278,7 +278,8 @@ func redactPath(p string) string {
 }
 
 // secretParams are query parameters that carry secrets.
-var secretParams = map[string]bool{"token": true, "code": true, "state": true, "apiKey": true, "password": true}
+var secretParams = map[string]bool{"token": true, "code": true, "state": true, "apiKey": true, "password": true,
+	"emailId": true} // an address asking for its organizations is personal data
 
 func redactQuery(q url.Values) string {
 	if len(q) == 0 {

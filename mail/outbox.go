@@ -77,8 +77,10 @@ type Outbox struct {
 	kick chan struct{}
 }
 
-// batch is how many messages one claim takes.
-const batch = 16
+// batch is how many messages one claim takes: one, so that each lease covers
+// exactly one Send (at most Lease/2) and never runs out while its message waits
+// behind others.
+const batch = 1
 
 func (o *Outbox) init() {
 	if o.Now == nil {
@@ -156,6 +158,12 @@ func (o *Outbox) Deliver(ctx context.Context) (int, error) {
 				return sent, ctx.Err()
 			}
 			ok, err := o.deliver(ctx, m)
+			if orgauth.ErrorCode(err) == orgauth.ENOTFOUND {
+				// Another worker recorded it meanwhile (the lease ran out during a
+				// stalled send): nothing of ours to record.
+				o.Log.WarnContext(ctx, "mail outcome recorded elsewhere", "mail", m.ID)
+				continue
+			}
 			if err != nil {
 				return sent, err
 			}

@@ -163,7 +163,8 @@ func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.Passwor
 				u.password_changed_at, u.password_reminded_at,
 				coalesce(p.expiry_days, $3::int) AS exp_days, coalesce(p.first_reminder_days, $4::int) AS first_days,
 				coalesce(p.reminder_every_days, $5::int) AS every_days
-			FROM users u LEFT JOIN tenant_password_policies p ON p.tenant_id = u.tenant_id
+			FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
+			LEFT JOIN tenant_password_policies p ON p.tenant_id = u.tenant_id
 			WHERE u.password_hash <> '' AND u.activated AND NOT u.disabled AND u.password_changed_at <> 0) AS d
 		WHERE exp_days > 0 AND first_days > 0
 			AND password_changed_at + (exp_days - first_days) * $2::bigint <= $1::bigint

@@ -351,12 +351,20 @@ func (tq *tenantQueries) DeleteUser(ctx context.Context, id string) error {
 // SetPassword stores a new password hash, activates the user and resets the
 // login counters.
 func (tq *tenantQueries) SetPassword(ctx context.Context, userID, hash string, now time.Time) error {
-	tag, err := tq.q.db.Exec(ctx, `UPDATE users SET password_hash = $1,
-		activated = true, failed_logins = 0, locked_until = 0, password_changed_at = $2,
-		updated_at = $2
-		WHERE tenant_id = $3 AND id = $4`,
-		hash, millis(now), tq.tenant, userID)
-	return mustAffect("set password", "user", tag, err)
+	return tq.q.atomically(ctx, func(db querier) error {
+		tag, err := db.Exec(ctx, `UPDATE users SET password_hash = $1,
+			activated = true, failed_logins = 0, locked_until = 0, password_changed_at = $2,
+			updated_at = $2
+			WHERE tenant_id = $3 AND id = $4`,
+			hash, millis(now), tq.tenant, userID)
+		if err := mustAffect("set password", "user", tag, err); err != nil {
+			return err
+		}
+		// A link mailed before the change must not undo it.
+		_, err = db.Exec(ctx, `UPDATE user_tokens SET used_at = $1
+			WHERE tenant_id = $2 AND user_id = $3 AND used_at = 0`, millis(now), tq.tenant, userID)
+		return wrap("set password", err)
+	})
 }
 
 // ReserveLoginAttempt counts one login attempt in a single UPDATE, which only

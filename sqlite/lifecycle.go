@@ -162,7 +162,8 @@ func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.Passwor
 				u.password_changed_at, u.password_reminded_at,
 				coalesce(p.expiry_days, ?3) AS exp_days, coalesce(p.first_reminder_days, ?4) AS first_days,
 				coalesce(p.reminder_every_days, ?5) AS every_days
-			FROM users u LEFT JOIN tenant_password_policies p ON p.tenant_id = u.tenant_id
+			FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active = 1
+			LEFT JOIN tenant_password_policies p ON p.tenant_id = u.tenant_id
 			WHERE u.password_hash <> '' AND u.activated = 1 AND u.disabled = 0 AND u.password_changed_at <> 0) AS d
 		WHERE exp_days > 0 AND first_days > 0
 			AND password_changed_at + (exp_days - first_days) * ?2 <= ?1

@@ -364,12 +364,20 @@ func (tq *tenantQueries) DeleteUser(ctx context.Context, id string) error {
 // SetPassword stores a new password hash, activates the user and resets the
 // login counters.
 func (tq *tenantQueries) SetPassword(ctx context.Context, userID, hash string, now time.Time) error {
-	res, err := tq.q.write.ExecContext(ctx, `UPDATE users SET password_hash = ?,
-		activated = 1, failed_logins = 0, locked_until = 0, password_changed_at = ?,
-		updated_at = ?
-		WHERE tenant_id = ? AND id = ?`,
-		hash, millis(now), millis(now), tq.tenant, userID)
-	return mustAffect("set password", "user", res, err)
+	return tq.q.atomically(ctx, func(w runner) error {
+		res, err := w.ExecContext(ctx, `UPDATE users SET password_hash = ?,
+			activated = 1, failed_logins = 0, locked_until = 0, password_changed_at = ?,
+			updated_at = ?
+			WHERE tenant_id = ? AND id = ?`,
+			hash, millis(now), millis(now), tq.tenant, userID)
+		if err := mustAffect("set password", "user", res, err); err != nil {
+			return err
+		}
+		// A link mailed before the change must not undo it.
+		_, err = w.ExecContext(ctx, `UPDATE user_tokens SET used_at = ?
+			WHERE tenant_id = ? AND user_id = ? AND used_at = 0`, millis(now), tq.tenant, userID)
+		return wrap("set password", err)
+	})
 }
 
 // ReserveLoginAttempt counts one login attempt in a single UPDATE, which only

@@ -85,6 +85,18 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str := func(p *string, flagName, key, def, usage string) {
 		fs.StringVar(p, flagName, env(key, def), usage+" ($"+key+")")
 	}
+	// secret is str for settings that hold a secret: the value from the
+	// environment is filled in after parsing, so that it never shows as a
+	// flag's default in usage or error output.
+	var secrets []func()
+	secret := func(p *string, flagName, key, usage string) {
+		fs.StringVar(p, flagName, "", usage+" ($"+key+")")
+		secrets = append(secrets, func() {
+			if *p == "" {
+				*p = getenv(key)
+			}
+		})
+	}
 	boolean := func(p *bool, flagName, key string, def bool, usage string) {
 		d := def
 		if v := getenv(key); v != "" {
@@ -139,12 +151,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	str(&c.RootDomain, "root-domain", "ORGAUTH_ROOT_DOMAIN", "", "domain under which <org>.<domain> names an organization")
 	str(&c.DataDir, "data-dir", "ORGAUTH_DATA_DIR", "./data", "directory for the SQLite database, the generated master key and development mail")
 	str(&c.DatabaseURL, "database-url", "ORGAUTH_DATABASE_URL", "", "database: a SQLite file path or sqlite:// URL (default <data-dir>/orgauth.db)")
-	str(&c.MasterKey, "master-key", "ORGAUTH_MASTER_KEY", "", "base64 of 32 random bytes sealing secrets at rest (default: generated into <data-dir>/master.key)")
+	secret(&c.MasterKey, "master-key", "ORGAUTH_MASTER_KEY", "base64 of 32 random bytes sealing secrets at rest (default: generated into <data-dir>/master.key)")
 	boolean(&c.Dev, "dev", "ORGAUTH_DEV", false, "development mode: cookies without Secure, activation links logged")
 	str(&c.LogLevel, "log-level", "ORGAUTH_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "ORGAUTH_LOG_FORMAT", "text", "text or json")
 	str(&c.AdminEmail, "admin-email", "ORGAUTH_ADMIN_EMAIL", "admin@localhost", "email of the first system administrator, created on first start")
-	str(&c.AdminPassword, "admin-password", "ORGAUTH_ADMIN_PASSWORD", "", "password of the first system administrator (default: generated and printed once)")
+	secret(&c.AdminPassword, "admin-password", "ORGAUTH_ADMIN_PASSWORD", "password of the first system administrator (default: generated and printed once)")
 	str(&c.Hasher, "password-hasher", "ORGAUTH_PASSWORD_HASHER", "argon2id", "argon2id or bcrypt, for new password hashes")
 	integer(&c.Argon2MemoryKiB, "argon2-memory", "ORGAUTH_ARGON2_MEMORY_KIB", 19*1024, "argon2id memory in KiB")
 	integer(&c.Argon2Time, "argon2-time", "ORGAUTH_ARGON2_TIME", 2, "argon2id passes")
@@ -152,7 +164,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	integer(&c.HashConcurrency, "hash-concurrency", "ORGAUTH_HASH_CONCURRENCY", 0, "password hashes computed at once (default: number of CPUs)")
 	duration(&c.SessionIdle, "session-idle", "ORGAUTH_SESSION_IDLE", 240*time.Minute, "a session ends after this long without sign-in or refresh")
 	duration(&c.SessionMax, "session-max", "ORGAUTH_SESSION_MAX", 24*time.Hour, "absolute session lifetime")
-	str(&c.SMTPURL, "smtp-url", "ORGAUTH_SMTP_URL", "", "mail server: smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), ?tls=none for a local relay; empty: mail is written to <data-dir>/mail")
+	secret(&c.SMTPURL, "smtp-url", "ORGAUTH_SMTP_URL", "mail server: smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS), ?tls=none for a local relay; empty: mail is written to <data-dir>/mail")
 	str(&c.MailFrom, "mail-from", "ORGAUTH_MAIL_FROM", "", "From address of orgauth's mail (default: no-reply@<public host>; a from= in the SMTP URL wins)")
 	duration(&c.ActivationTTL, "activation-ttl", "ORGAUTH_ACTIVATION_TTL", 7*24*time.Hour, "how long an invitation link works")
 	duration(&c.ResetTTL, "reset-ttl", "ORGAUTH_RESET_TTL", time.Hour, "how long a password reset link works")
@@ -169,6 +181,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	for _, fill := range secrets {
+		fill()
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

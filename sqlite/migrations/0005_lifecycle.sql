@@ -63,3 +63,10 @@ CREATE TABLE password_blocklist (
 
 -- When the user was last reminded that the password expires (0: never).
 ALTER TABLE users ADD COLUMN password_reminded_at INTEGER NOT NULL DEFAULT 0;
+
+-- Passwords set before password expiry existed would all expire at once under the
+-- default 365 days: count them as set no earlier than 300 days before this
+-- upgrade, so each gets its reminder and at least 65 days to change.
+UPDATE users SET password_changed_at =
+	max(password_changed_at, CAST(strftime('%s', 'now') AS INTEGER) * 1000 - 300 * 86400000)
+	WHERE password_changed_at <> 0;
