@@ -79,6 +79,8 @@ type Queries interface {
 	MailSent(ctx context.Context, id string, now time.Time) error
 	// MailRetry releases the message to be tried again at next.
 	MailRetry(ctx context.Context, id string, next time.Time, lastError string) error
+	// DeleteMail removes the entry; ENOTFOUND when it is gone already.
+	DeleteMail(ctx context.Context, id string) error
 	// MailFailed gives the message up and drops its content.
 	MailFailed(ctx context.Context, id string, now time.Time, lastError string) error
 	// CountOutbox counts the outbox.

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -100,12 +101,12 @@ func (s *Server) newUserToken(ctx context.Context, tq orgauth.TenantQueries, u *
 	return secret, exp, err
 }
 
-// resetRequest mails a reset link to every account of the address, in the org
-// the request names or, when it names none, in every org where the address has
-// an account (behavior.md). The answer is 204 whatever the address: whether it
-// has accounts shows only in its mailbox. Both cases read the accounts and
-// write one transaction (the audit record, plus the tokens and mail when there
-// are accounts), so they take about the same time.
+// resetRequest asks for a reset link to every account of the address, in the
+// org the request names (?org=, the host, or the only tenant) or, when it names
+// none, in every org where the address has an account (behavior.md). The answer
+// is 204 whatever the address: the request is queued as it is, in the
+// transaction of the audit record, and the outbox worker finds the accounts
+// (ExpandMailRequest). A known and an unknown address cost the request the same.
 func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) error {
 	var in emailBody
 	if err := decode(r, &in); err != nil {
@@ -115,35 +116,93 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	var accounts []account
-	tenantID := ""
 	t, err := s.resolveOrg(r, r.URL.Query().Get("org"))
-	switch {
-	case isNotFound(err): // an unknown org has no accounts
-	case err != nil:
+	if err != nil && !isNotFound(err) {
 		return err
-	default:
-		if t != nil {
-			tenantID = t.ID
+	}
+	req, tenantID := mail.Request{Email: email}, ""
+	if t != nil {
+		req.Org, tenantID = t.Name, t.ID
+	}
+	// An org that does not exist has no accounts: nothing to queue. That an org
+	// exists is public (GET /v1/auth/org).
+	return s.queueRequest(w, r, mail.KindResetRequest, tenantID, req, s.cfg.ResetTTL, !isNotFound(err))
+}
+
+// queueRequest answers 204 after queueing the mail request req (when queue is
+// set) in the transaction of the audit record.
+func (s *Server) queueRequest(w http.ResponseWriter, r *http.Request, kind, tenantID string, req mail.Request, ttl time.Duration, queue bool) error {
+	ctx := r.Context()
+	err := s.write(w, r, tenantID, "", func(tx orgauth.Queries) error {
+		if !queue {
+			return nil
 		}
-		if accounts, err = s.accounts(ctx, t, email); err != nil {
+		now := s.cfg.Now()
+		o, err := mail.SealRequest(s.masterKey, kind, tenantID, req, now, now.Add(ttl))
+		if err != nil {
 			return err
 		}
-	}
-	err = s.write(w, r, tenantID, "", func(tx orgauth.Queries) error {
-		for _, a := range accounts {
-			if err := s.sendReset(ctx, tx, a.tenant, a.user); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.EnqueueMail(ctx, o)
 	})
 	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ExpandMailRequest is the outbox's mail.Outbox.Expand: it finds the accounts of
+// a queued request and queues their mail, deleting the request in the same
+// transaction so that it is expanded once.
+func (s *Server) ExpandMailRequest(ctx context.Context, o *orgauth.OutboxMail, req mail.Request) error {
+	var t *orgauth.Tenant
+	if req.Org != "" {
+		var err error
+		if t, err = s.tenantByName(ctx, req.Org); isNotFound(err) {
+			return ignoreNotFound(s.store.DeleteMail(ctx, o.ID)) // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+	}
+	accounts, err := s.accounts(ctx, t, req.Email)
+	if err != nil {
+		return err
+	}
+	err = s.store.Update(ctx, func(tx orgauth.Queries) error {
+		if err := tx.DeleteMail(ctx, o.ID); err != nil {
+			return err
+		}
+		switch o.Kind {
+		case mail.KindResetRequest:
+			for _, a := range accounts {
+				if err := s.sendReset(ctx, tx, a.tenant, a.user); err != nil {
+					return err
+				}
+			}
+			return nil
+		case mail.KindOrgsRequest:
+			var data mail.Orgs
+			for _, a := range accounts {
+				if a.user.Activated {
+					data.Orgs = append(data.Orgs, mail.Org{Name: a.tenant.Name, LoginURL: s.loginURL(a.tenant)})
+				}
+			}
+			if len(data.Orgs) == 0 {
+				return nil
+			}
+			return s.queueMail(ctx, tx, mail.KindOrgs, "", accounts[0].user.Email, data, s.cfg.Now().Add(orgsMailTTL))
+		}
+		return fmt.Errorf("mail request of unknown kind %q", o.Kind)
+	})
+	return ignoreNotFound(err) // another worker expanded it first
+}
+
+// ignoreNotFound is err, or nil when err is ENOTFOUND.
+func ignoreNotFound(err error) error {
+	if isNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // account is a user and its tenant.
@@ -189,35 +248,14 @@ func (s *Server) accounts(ctx context.Context, t *orgauth.Tenant, email string) 
 	return out, nil
 }
 
-// orgForgot mails the address the names and login URLs of its organizations.
-// Always 204.
+// orgForgot asks for one mail to the address naming its organizations and
+// their login URLs. Always 204; queued like resetRequest.
 func (s *Server) orgForgot(w http.ResponseWriter, r *http.Request) error {
 	email, err := validEmail("emailId", r.URL.Query().Get("emailId"))
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	accounts, err := s.accounts(ctx, nil, email)
-	if err != nil {
-		return err
-	}
-	err = s.write(w, r, "", "", func(tx orgauth.Queries) error {
-		var data mail.Orgs
-		for _, a := range accounts {
-			if a.user.Activated {
-				data.Orgs = append(data.Orgs, mail.Org{Name: a.tenant.Name, LoginURL: s.loginURL(a.tenant)})
-			}
-		}
-		if len(data.Orgs) == 0 {
-			return nil
-		}
-		return s.queueMail(ctx, tx, mail.KindOrgs, "", accounts[0].user.Email, data, s.cfg.Now().Add(orgsMailTTL))
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.queueRequest(w, r, mail.KindOrgsRequest, "", mail.Request{Email: email}, orgsMailTTL, true)
 }
 
 // activate sets the first password of an invited user.

@@ -127,8 +127,16 @@ func lcDisable(t testing.TB, env *apitest.Env, adminTok, uid string) {
 		"Authorization", adminTok).Must(t, 204)
 }
 
-// lcOutbox counts the outbox.
+// lcOutbox counts the outbox once the mail requests in it have been expanded
+// (and, with the default Mailbox, everything due delivered).
 func lcOutbox(t testing.TB, env *apitest.Env) orgauth.OutboxCounts {
+	t.Helper()
+	env.Mail.Messages("") // delivers the outbox first
+	return lcOutboxNow(t, env)
+}
+
+// lcOutboxNow counts the outbox as it stands.
+func lcOutboxNow(t testing.TB, env *apitest.Env) orgauth.OutboxCounts {
 	t.Helper()
 	c, err := env.Store.CountOutbox(context.Background())
 	if err != nil {
@@ -423,7 +431,13 @@ func lcUnknownAddressesAnswerAlike(t *testing.T, env *apitest.Env) {
 			t.Errorf("%s for a known address: outbox %+v -> %+v, want one more message", what, before, afterKnown)
 		}
 		for _, unknown := range []string{"nobody@acme.example.com", "NoBody@Nowhere.Example", "off@acme.example.com"} {
+			// The request itself does the same for any address: it queues one
+			// request that the outbox worker expands later.
+			queued := lcOutboxNow(t, env)
 			u := send(unknown)
+			if now := lcOutboxNow(t, env); now.Queued != queued.Queued+1 {
+				t.Errorf("%s %s: queued %d -> %d, want one request queued as for a known address", what, unknown, queued.Queued, now.Queued)
+			}
 			if u.Status != k.Status {
 				t.Errorf("%s %s: status %d, known address %d", what, unknown, u.Status, k.Status)
 			}

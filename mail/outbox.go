@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/orgauth/orgauth"
@@ -17,7 +18,37 @@ import (
 // message is sealed with masterKey and bound to the entry's id, since the links
 // it carries are credentials that the store otherwise keeps only as hashes.
 func Seal(masterKey []byte, kind, tenantID string, m *orgauth.Mail, now, expires time.Time) (*orgauth.OutboxMail, error) {
-	plain, err := json.Marshal(m)
+	return seal(masterKey, kind, tenantID, m, now, expires)
+}
+
+// Kinds of requests: outbox entries that the worker expands into mail (see
+// Request).
+const (
+	KindResetRequest = "request.reset" // a reset mail to each account of the address
+	KindOrgsRequest  = "request.orgs"  // one mail listing the address's organizations
+)
+
+// Request asks for the mail of an address whose accounts are not looked at
+// while the request is answered: it is queued as it is, known address or not,
+// and the worker's Expand finds the accounts and queues their mail. So the
+// answer, its cost and its timing are the same whether the address has
+// accounts or not.
+type Request struct {
+	Email string `json:"email"`
+	Org   string `json:"org,omitempty"` // the organization named; "": every one
+}
+
+// SealRequest makes the outbox entry of a request of kind (KindResetRequest,
+// KindOrgsRequest), sealed like mail since it names a person.
+func SealRequest(masterKey []byte, kind, tenantID string, req Request, now, expires time.Time) (*orgauth.OutboxMail, error) {
+	return seal(masterKey, kind, tenantID, req, now, expires)
+}
+
+// IsRequest reports whether the outbox entry is a Request rather than mail.
+func IsRequest(o *orgauth.OutboxMail) bool { return strings.HasPrefix(o.Kind, "request.") }
+
+func seal(masterKey []byte, kind, tenantID string, v any, now, expires time.Time) (*orgauth.OutboxMail, error) {
+	plain, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -34,15 +65,25 @@ func Seal(masterKey []byte, kind, tenantID string, m *orgauth.Mail, now, expires
 
 // Open returns the message that Seal sealed into o.
 func Open(masterKey []byte, o *orgauth.OutboxMail) (*orgauth.Mail, error) {
+	m := new(orgauth.Mail)
+	return m, open(masterKey, o, m)
+}
+
+// OpenRequest returns the request that SealRequest sealed into o.
+func OpenRequest(masterKey []byte, o *orgauth.OutboxMail) (Request, error) {
+	var r Request
+	return r, open(masterKey, o, &r)
+}
+
+func open(masterKey []byte, o *orgauth.OutboxMail, v any) error {
 	plain, err := token.Open(masterKey, o.Sealed, outboxAD(o.ID))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := new(orgauth.Mail)
-	if err := json.Unmarshal(plain, m); err != nil {
-		return nil, fmt.Errorf("mail: outbox entry %s: %w", o.ID, err)
+	if err := json.Unmarshal(plain, v); err != nil {
+		return fmt.Errorf("mail: outbox entry %s: %w", o.ID, err)
 	}
-	return m, nil
+	return nil
 }
 
 func outboxAD(id string) []byte { return []byte("orgauth outbox " + id) }
@@ -73,6 +114,11 @@ type Outbox struct {
 
 	Lease              time.Duration // default 2 minutes; longer than one Send may take
 	RetryMin, RetryMax time.Duration // default 30 s and 1 hour
+
+	// Expand turns a Request into mail: it queues the messages and deletes the
+	// entry o in one transaction (so a request is expanded once). Set it before
+	// Run or Deliver; an error retries like a failed send.
+	Expand func(ctx context.Context, o *orgauth.OutboxMail, r Request) error
 
 	kick chan struct{}
 }
@@ -193,6 +239,9 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 		log.WarnContext(ctx, "mail expired before it could be sent", "last_error", m.LastError)
 		return false, o.Queue.MailFailed(ctx, m.ID, now, "expired: "+m.LastError)
 	}
+	if IsRequest(m) {
+		return false, o.expand(ctx, log, m)
+	}
 	msg, err := Open(o.MasterKey, m)
 	if err != nil {
 		log.ErrorContext(ctx, "mail cannot be opened", "err", err)
@@ -220,6 +269,26 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 	next := now.Add(o.retryDelay(m.Attempts))
 	log.WarnContext(ctx, "mail not sent; will retry", "err", err, "next", next)
 	return false, o.Queue.MailRetry(ctx, m.ID, next, err.Error())
+}
+
+// expand hands a claimed request to Expand and records a failure.
+func (o *Outbox) expand(ctx context.Context, log *slog.Logger, m *orgauth.OutboxMail) error {
+	req, err := OpenRequest(o.MasterKey, m)
+	if err != nil || o.Expand == nil {
+		log.ErrorContext(ctx, "mail request cannot be expanded", "err", err)
+		return o.Queue.MailFailed(ctx, m.ID, o.Now(), "cannot be expanded")
+	}
+	if err := o.Expand(ctx, m, req); err != nil {
+		if ctx.Err() != nil {
+			o.release(ctx, []*orgauth.OutboxMail{m})
+			return ctx.Err()
+		}
+		next := o.Now().Add(o.retryDelay(m.Attempts))
+		log.WarnContext(ctx, "mail request not expanded; will retry", "err", err, "next", next)
+		return o.Queue.MailRetry(context.WithoutCancel(ctx), m.ID, next, "expand failed")
+	}
+	log.DebugContext(ctx, "mail request expanded")
+	return nil
 }
 
 // retryDelay is the wait after the given number of failed attempts: RetryMin

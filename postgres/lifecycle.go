@@ -69,6 +69,12 @@ func (q *queries) MailRetry(ctx context.Context, id string, next time.Time, last
 	return mustAffect("mail retry", "mail", tag, err)
 }
 
+// DeleteMail removes the entry.
+func (q *queries) DeleteMail(ctx context.Context, id string) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM mail_outbox WHERE id = $1`, id)
+	return mustAffect("delete mail", "mail", tag, err)
+}
+
 // MailFailed gives the message up and drops its content.
 func (q *queries) MailFailed(ctx context.Context, id string, now time.Time, lastError string) error {
 	tag, err := q.db.Exec(ctx, `UPDATE mail_outbox SET failed_at = $1, sealed = '',

@@ -70,6 +70,12 @@ func (q *queries) MailRetry(ctx context.Context, id string, next time.Time, last
 	return mustAffect("mail retry", "mail", res, err)
 }
 
+// DeleteMail removes the entry.
+func (q *queries) DeleteMail(ctx context.Context, id string) error {
+	res, err := q.write.ExecContext(ctx, `DELETE FROM mail_outbox WHERE id = ?`, id)
+	return mustAffect("delete mail", "mail", res, err)
+}
+
 // MailFailed gives the message up and drops its content.
 func (q *queries) MailFailed(ctx context.Context, id string, now time.Time, lastError string) error {
 	res, err := q.write.ExecContext(ctx, `UPDATE mail_outbox SET failed_at = ?, sealed = x'',

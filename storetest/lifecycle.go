@@ -22,6 +22,7 @@ var lifecycleTests = []struct {
 	{"OutboxClaim", testOutboxClaim},
 	{"OutboxClaimLimitOrder", testOutboxClaimLimitOrder},
 	{"OutboxSent", testOutboxSent},
+	{"OutboxDelete", testOutboxDelete},
 	{"OutboxRetry", testOutboxRetry},
 	{"OutboxFailed", testOutboxFailed},
 	{"OutboxSentAfterFailed", testOutboxSentAfterFailed},
@@ -156,6 +157,28 @@ func testOutboxClaimLimitOrder(t *testing.T, s orgauth.Store) {
 	wantClaimed(t, "third batch", claim(t, s, now, time.Hour, 2), byNext[4])
 	wantClaimed(t, "nothing left", claim(t, s, now, time.Hour, 2))
 	wantClaimed(t, "limit 1", claim(t, s, now.Add(time.Millisecond), time.Hour, 1), notDue)
+}
+
+func testOutboxDelete(t *testing.T, s orgauth.Store) {
+	ctx := t.Context()
+	m1, m2 := enqueue(t, s, now), enqueue(t, s, now)
+	ok(t, s.DeleteMail(ctx, m1.ID))
+	wantCode(t, s.DeleteMail(ctx, m1.ID), orgauth.ENOTFOUND)
+	wantCounts(t, s, orgauth.OutboxCounts{Queued: 1})
+	wantClaimed(t, "after the delete", claim(t, s, now, time.Minute, 10), m2)
+
+	// A delete in a transaction that fails is undone, and of two transactions
+	// deleting the same entry only one succeeds.
+	err := s.Update(ctx, func(tx orgauth.Queries) error {
+		ok(t, tx.DeleteMail(ctx, m2.ID))
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("Update returned no error")
+	}
+	ok(t, s.Update(ctx, func(tx orgauth.Queries) error { return tx.DeleteMail(ctx, m2.ID) }))
+	wantCode(t, s.Update(ctx, func(tx orgauth.Queries) error { return tx.DeleteMail(ctx, m2.ID) }), orgauth.ENOTFOUND)
+	wantCounts(t, s, orgauth.OutboxCounts{})
 }
 
 func testOutboxSent(t *testing.T, s orgauth.Store) {

@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Store: db, Issuer: issuer, Hasher: hasher, MasterKey: masterKey, Log: log, Bus: bus,
 		Outbox: outbox,
 	})
+	outbox.Expand = srv.ExpandMailRequest
 
 	hs := &http.Server{
 		Handler:           srv,

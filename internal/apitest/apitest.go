@@ -221,12 +221,14 @@ func New(t testing.TB, opts ...Options) *Env {
 				t.Errorf("delivering the outbox: %v", err)
 			}
 		}
-	} else {
-		go env.Outbox.Run(ctx, 50*time.Millisecond)
 	}
 	srv := orgauthhttp.NewServer(cfg, orgauthhttp.Deps{
 		Store: db, Issuer: issuer, Hasher: hasher, Outbox: env.Outbox, MasterKey: key, Log: log, Bus: bus,
 	})
+	env.Outbox.Expand = srv.ExpandMailRequest
+	if o.Sender != nil {
+		go env.Outbox.Run(ctx, 50*time.Millisecond)
+	}
 	if shared {
 		listening := make(chan struct{})
 		var once sync.Once
