@@ -175,6 +175,13 @@ func (s *Server) ExpandMailRequest(ctx context.Context, o *orgauth.OutboxMail, r
 		switch o.Kind {
 		case mail.KindResetRequest:
 			for _, a := range accounts {
+				recent, err := s.recentlyMailed(ctx, a.user)
+				if err != nil {
+					return err
+				}
+				if recent {
+					continue
+				}
 				if err := s.sendReset(ctx, tx, a.tenant, a.user); err != nil {
 					return err
 				}
@@ -195,6 +202,28 @@ func (s *Server) ExpandMailRequest(ctx context.Context, o *orgauth.OutboxMail, r
 		return fmt.Errorf("mail request of unknown kind %q", o.Kind)
 	})
 	return ignoreNotFound(err) // another worker expanded it first
+}
+
+// resetMailGap is how often anonymous requests may mail one account a link.
+const resetMailGap = time.Minute
+
+// recentlyMailed reports whether u was mailed a reset or activation link less
+// than resetMailGap ago: anonymous requests then add no mail, so that many
+// client addresses cannot flood one mailbox or keep replacing its link.
+func (s *Server) recentlyMailed(ctx context.Context, u *orgauth.User) (bool, error) {
+	purpose := orgauth.PurposeReset
+	if !u.Activated {
+		purpose = orgauth.PurposeActivation
+	}
+	now := s.cfg.Now()
+	t, err := s.store.InTenant(u.TenantID).LatestUserToken(ctx, u.ID, purpose, now)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return now.Sub(t.CreatedAt) < resetMailGap, nil
 }
 
 // ignoreNotFound is err, or nil when err is ENOTFOUND.

@@ -247,7 +247,8 @@ func TestLifecycleSMTP_Outage(t *testing.T) {
 	srv.Stop()
 	for _, email := range emails {
 		start := time.Now()
-		lcResetRequest(env, "acme", email).Must(t, 204)
+		// Not lcResetRequest: the clock must stand still until the retry test.
+		env.Do("POST", "/v1/auth/user/password/reset?org=acme", map[string]string{"emailId": email}).Must(t, 204)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("reset request for %s took %v while the mail server is down", email, d)
 		}

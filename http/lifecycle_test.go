@@ -27,8 +27,11 @@ import (
 // --- helpers ---------------------------------------------------------------------
 
 // lcResetRequest asks for the reset mail of email, in org when org is not "".
+// lcResetRequest asks for a reset mail, a minute after the previous request:
+// anonymous requests mail an account at most once a minute.
 func lcResetRequest(env *apitest.Env, org, email string, headers ...string) *apitest.Response {
 	env.T.Helper()
+	env.Clock.Advance(time.Minute)
 	path := "/v1/auth/user/password/reset"
 	if org != "" {
 		path += "?org=" + url.QueryEscape(org)
@@ -410,6 +413,24 @@ func lcHeaderNames(r *apitest.Response) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+func TestLifecycle_ResetMailsAnAccountOnceAMinute(t *testing.T) {
+	env := apitest.New(t)
+	ten := env.NewTenant("acme")
+	email := "flood@acme.example.com"
+	env.NewUser(ten, email, "Fl00d-password!")
+	for range 5 {
+		env.Do("POST", "/v1/auth/user/password/reset?org=acme", map[string]string{"emailId": email}).Must(t, 204)
+	}
+	if n := len(env.Mail.Messages(email)); n != 2 { // the invitation and one reset
+		t.Fatalf("%d mails after 5 requests within a minute, want the invitation and 1 reset", n)
+	}
+	env.Clock.Advance(time.Minute)
+	env.Do("POST", "/v1/auth/user/password/reset?org=acme", map[string]string{"emailId": email}).Must(t, 204)
+	if n := len(env.Mail.Messages(email)); n != 3 {
+		t.Fatalf("%d mails a minute later, want 3", n)
+	}
 }
 
 func TestLifecycle_UnknownAddressesAnswerAlike(t *testing.T) {
