@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 	"unicode/utf8"
 
@@ -63,7 +62,7 @@ func (s *Server) invite(ctx context.Context, tx orgauth.Queries, t *orgauth.Tena
 	if err != nil {
 		return err
 	}
-	link := s.activationLink(secret)
+	link := s.link("/activate", secret)
 	if s.cfg.Dev {
 		s.log.InfoContext(ctx, "invitation (development mode)", "org", t.Name, "email", u.Email, "link", link)
 	}
@@ -83,7 +82,7 @@ func (s *Server) sendReset(ctx context.Context, tx orgauth.Queries, t *orgauth.T
 		return err
 	}
 	return s.queueMail(ctx, tx, mail.KindReset, t.ID, u.Email, mail.Account{
-		Name: u.Name(), Org: t.Name, Link: s.cfg.PublicURL + "/reset?token=" + url.QueryEscape(secret),
+		Name: u.Name(), Org: t.Name, Link: s.link("/reset", secret),
 		Expires: humanDuration(s.cfg.ResetTTL),
 	}, exp)
 }
@@ -497,13 +496,8 @@ func (s *Server) tenantPasswordPolicyUpdate(w http.ResponseWriter, r *http.Reque
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	// The store keeps the creation time of a policy it replaces.
 	err = s.write(w, r, t.ID, t.ID, func(tx orgauth.Queries) error {
-		own, err := tx.InTenant(t.ID).PasswordPolicy(ctx)
-		if err == nil {
-			p.CreatedAt = own.CreatedAt
-		} else if !isNotFound(err) {
-			return err
-		}
 		return tx.InTenant(t.ID).SetPasswordPolicy(ctx, p)
 	})
 	if err != nil {
@@ -514,7 +508,8 @@ func (s *Server) tenantPasswordPolicyUpdate(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-// newPolicy returns cur changed by the fields in gives, stamped now.
+// newPolicy returns cur changed by the fields in gives, stamped now (a stored
+// policy it replaces keeps its creation time).
 func (s *Server) newPolicy(cur *orgauth.PasswordPolicy, in *v1PasswordPolicy) *orgauth.PasswordPolicy {
 	p := *cur
 	in.applyTo(&p)
@@ -543,9 +538,6 @@ func (s *Server) systemPasswordPolicyUpdate(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	p := s.newPolicy(cur, &in)
-	if !cur.CreatedAt.IsZero() {
-		p.CreatedAt = cur.CreatedAt
-	}
 	if err := p.Validate(); err != nil {
 		return err
 	}

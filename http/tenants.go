@@ -157,10 +157,10 @@ func (s *Server) tenantsCreate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// activationLink is the link of an activation token, always built from the
-// configured public URL, never from the request.
-func (s *Server) activationLink(secret string) string {
-	return s.cfg.PublicURL + "/activate?token=" + url.QueryEscape(secret)
+// link is the link to page (/activate, /reset) that carries a mailed token,
+// always built from the configured public URL, never from the request.
+func (s *Server) link(page, secret string) string {
+	return s.cfg.PublicURL + page + "?token=" + url.QueryEscape(secret)
 }
 
 // humanDuration says d in days or hours.

@@ -46,7 +46,7 @@ func (s *Server) pendingLink(ctx context.Context, p *principal, u *orgauth.User)
 	if err != nil {
 		return "", err
 	}
-	return s.activationLink(token.UserTokenSecret(s.masterKey, orgauth.PurposeActivation, t.ID)), nil
+	return s.link("/activate", token.UserTokenSecret(s.masterKey, orgauth.PurposeActivation, t.ID)), nil
 }
 
 // listMeta is the pagination block of a list answer.

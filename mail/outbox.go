@@ -100,7 +100,7 @@ type Queue interface {
 // process or in several sharing the database, may run on the same queue: each
 // message is claimed by one of them at a time, for Lease.
 //
-// A message that fails is tried again after a delay that doubles from
+// Make one with NewOutbox. A message that fails is tried again after a delay that doubles from
 // RetryMin up to RetryMax, until it is sent, the server refuses it for good
 // (an SMTP 5xx answer), or it expires. A message is sent at least once; it is
 // sent twice only if the process stops between the server's acceptance and the
@@ -110,10 +110,10 @@ type Outbox struct {
 	Sender    orgauth.Sender
 	MasterKey []byte
 	Log       *slog.Logger
-	Now       func() time.Time // default time.Now
+	Now       func() time.Time
 
-	Lease              time.Duration // default 2 minutes; longer than one Send may take
-	RetryMin, RetryMax time.Duration // default 30 s and 1 hour
+	Lease              time.Duration // longer than one Send may take (Send gets half)
+	RetryMin, RetryMax time.Duration
 
 	// Expand turns a Request into mail: it queues the messages and deletes the
 	// entry o in one transaction (so a request is expanded once). Set it before
@@ -128,32 +128,20 @@ type Outbox struct {
 // behind others.
 const batch = 1
 
-func (o *Outbox) init() {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Log == nil {
-		o.Log = slog.Default()
-	}
-	if o.Lease == 0 {
-		o.Lease = 2 * time.Minute
-	}
-	if o.RetryMin == 0 {
-		o.RetryMin = 30 * time.Second
-	}
-	if o.RetryMax == 0 {
-		o.RetryMax = time.Hour
-	}
-	if o.kick == nil {
-		o.kick = make(chan struct{}, 1)
-	}
-}
-
-// NewOutbox returns an Outbox with the defaults set.
+// NewOutbox returns an Outbox with the default lease and retry delays; log nil
+// is slog.Default, now nil is time.Now. Change the exported fields before Run.
 func NewOutbox(q Queue, s orgauth.Sender, masterKey []byte, log *slog.Logger, now func() time.Time) *Outbox {
-	o := &Outbox{Queue: q, Sender: s, MasterKey: masterKey, Log: log, Now: now}
-	o.init()
-	return o
+	if log == nil {
+		log = slog.Default()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Outbox{
+		Queue: q, Sender: s, MasterKey: masterKey, Log: log, Now: now,
+		Lease: 2 * time.Minute, RetryMin: 30 * time.Second, RetryMax: time.Hour,
+		kick: make(chan struct{}, 1),
+	}
 }
 
 // Kick asks a running Run to deliver now rather than at its next poll; a
