@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/orgauth/orgauth"
-	"golang.org/x/crypto/argon2"
+	"github.com/orgauth/orgauth/password/internal/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -142,8 +142,11 @@ func (cfg Config) withDefaults() (Config, error) {
 
 // Hasher hashes and verifies passwords. It is safe for concurrent use.
 type Hasher struct {
-	cfg   Config
-	slots chan struct{} // one element per hash in flight
+	cfg Config
+	// slots holds the argon2id work memory of each hash not in flight: a call
+	// takes one to compute and gives it back, so at most MaxInFlight hashes
+	// run at once and they reuse their memory instead of allocating it anew.
+	slots chan *argon2.Memory
 	dummy string        // hash of a random password, for VerifyDummy
 	done  atomic.Uint64 // hashes finished so far
 
@@ -158,8 +161,11 @@ func New(cfg Config) (*Hasher, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hasher{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight)}
-	h.dummy, err = h.hash(rand.Text())
+	h := &Hasher{cfg: cfg, slots: make(chan *argon2.Memory, cfg.MaxInFlight)}
+	for range cfg.MaxInFlight {
+		h.slots <- new(argon2.Memory)
+	}
+	h.dummy, err = h.hash(nil, rand.Text())
 	if err != nil {
 		return nil, err
 	}
@@ -171,48 +177,83 @@ func (h *Hasher) Config() Config { return h.cfg }
 
 // acquire takes a slot, waiting at most MaxWait. It returns ErrBusy when none
 // frees up in time or ctx ends first.
-func (h *Hasher) acquire(ctx context.Context) error {
+func (h *Hasher) acquire(ctx context.Context) (*argon2.Memory, error) {
 	if ctx.Err() != nil {
-		return ErrBusy
+		return nil, ErrBusy
 	}
 	select {
-	case h.slots <- struct{}{}:
-		return nil
+	case m := <-h.slots:
+		return m, nil
 	default:
 	}
 	t := time.NewTimer(h.cfg.MaxWait)
 	defer t.Stop()
 	select {
-	case h.slots <- struct{}{}:
-		return nil
+	case m := <-h.slots:
+		return m, nil
 	case <-t.C:
-		return ErrBusy
+		return nil, ErrBusy
 	case <-ctx.Done():
-		return ErrBusy
+		return nil, ErrBusy
 	}
 }
 
-func (h *Hasher) release() {
-	<-h.slots
+func (h *Hasher) release(m *argon2.Memory) {
+	h.slots <- m
 	h.done.Add(1)
 }
 
 // Activity reports the hashes in flight and the number finished so far: a
 // caller that sees none in flight and the same count twice knows the hasher
 // was idle in between.
-func (h *Hasher) Activity() (inFlight int, done uint64) { return len(h.slots), h.done.Load() }
+func (h *Hasher) Activity() (inFlight int, done uint64) {
+	return cap(h.slots) - len(h.slots), h.done.Load()
+}
 
-// run calls fn holding a slot.
-func (h *Hasher) run(ctx context.Context, fn func()) error {
-	if err := h.acquire(ctx); err != nil {
+// ReleaseMemory drops the work memory the hashes keep between calls (Memory
+// KiB for each of up to MaxInFlight), for the collector to reclaim once
+// sign-ins stop; the next hashes allocate it again.
+func (h *Hasher) ReleaseMemory() {
+	var taken []*argon2.Memory
+	defer func() {
+		for _, m := range taken {
+			h.slots <- m
+		}
+	}()
+	for range cap(h.slots) {
+		select {
+		case m := <-h.slots:
+			m.Release()
+			taken = append(taken, m)
+		default:
+			return // the rest are in flight and keep theirs
+		}
+	}
+}
+
+// run calls fn holding a slot, with its work memory.
+func (h *Hasher) run(ctx context.Context, fn func(*argon2.Memory)) error {
+	m, err := h.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer h.release()
+	defer h.release(m)
 	if h.inSlot != nil {
 		h.inSlot()
 	}
-	fn()
+	fn(m)
 	return nil
+}
+
+// memory returns the work memory for an argon2id hash of kib KiB: the slot's
+// when kib is within the configured memory, otherwise nil (allocate for this
+// call only), so a stored hash with a larger memory cost does not make the
+// slot keep that much.
+func (h *Hasher) memory(slot *argon2.Memory, kib uint32) *argon2.Memory {
+	if kib > h.cfg.Memory {
+		return nil
+	}
+	return slot
 }
 
 // Hash returns the encoded hash of password with the configured algorithm and
@@ -227,7 +268,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		encoded string
 		err     error
 	)
-	if rerr := h.run(ctx, func() { encoded, err = h.hash(password) }); rerr != nil {
+	if rerr := h.run(ctx, func(m *argon2.Memory) { encoded, err = h.hash(m, password) }); rerr != nil {
 		return "", rerr
 	}
 	return encoded, err
@@ -243,15 +284,16 @@ func (h *Hasher) checkLength(password string) error {
 	return nil
 }
 
-// hash computes the hash without taking a slot.
-func (h *Hasher) hash(password string) (string, error) {
+// hash computes the hash in the work memory m (nil: allocated) without taking
+// a slot.
+func (h *Hasher) hash(m *argon2.Memory, password string) (string, error) {
 	if h.cfg.Algorithm == Bcrypt {
 		b, err := bcrypt.GenerateFromPassword([]byte(password), h.cfg.BcryptCost)
 		return string(b), err
 	}
 	p := argon2Params{memory: h.cfg.Memory, time: h.cfg.Time, threads: h.cfg.Threads, salt: make([]byte, saltLen)}
 	rand.Read(p.salt)
-	p.key = argon2.IDKey([]byte(password), p.salt, p.time, p.memory, p.threads, keyLen)
+	p.key = argon2.IDKey(h.memory(m, p.memory), []byte(password), p.salt, p.time, p.memory, p.threads, keyLen)
 	return p.String(), nil
 }
 
@@ -270,7 +312,12 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 		return false, nil
 	}
 	var ok bool
-	if err := h.run(ctx, func() { ok = v.verify(password) }); err != nil {
+	if err := h.run(ctx, func(m *argon2.Memory) {
+		if a, isArgon2 := v.(*argon2Params); isArgon2 {
+			m = h.memory(m, a.memory)
+		}
+		ok = v.verify(m, password)
+	}); err != nil {
 		return false, err
 	}
 	return ok, nil
@@ -306,7 +353,9 @@ func (h *Hasher) NeedsRehash(encoded string) bool {
 
 // verifier is a parsed hash.
 type verifier interface {
-	verify(password string) bool
+	// verify reports whether password matches, computing in the work memory
+	// m (nil: allocated) if the algorithm needs any.
+	verify(m *argon2.Memory, password string) bool
 }
 
 // parse parses an encoded hash and checks its parameters are within bounds.
@@ -358,7 +407,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // bcryptHash is a bcrypt hash in modular crypt format.
 type bcryptHash string
 
-func (b bcryptHash) verify(password string) bool {
+func (b bcryptHash) verify(_ *argon2.Memory, password string) bool {
 	if len(password) > bcryptMaxLength {
 		// bcrypt would ignore the bytes past 72 and could match a different
 		// password. Spend the same work anyway, then refuse.
@@ -384,8 +433,8 @@ func (p *argon2Params) String() string {
 		b64.EncodeToString(p.salt), b64.EncodeToString(p.key))
 }
 
-func (p *argon2Params) verify(password string) bool {
-	key := argon2.IDKey([]byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
+func (p *argon2Params) verify(m *argon2.Memory, password string) bool {
+	key := argon2.IDKey(m, []byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 	return subtle.ConstantTimeCompare(key, p.key) == 1
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orgauth/orgauth"
+	"github.com/orgauth/orgauth/password/internal/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -33,7 +35,7 @@ func newHasher(t testing.TB, cfg Config) *Hasher {
 	}
 	if cheap {
 		h.cfg.Algorithm, h.cfg.BcryptCost = Bcrypt, 4
-		if h.dummy, err = h.hash("dummy"); err != nil {
+		if h.dummy, err = h.hash(nil, "dummy"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +82,7 @@ func TestRoundTrip(t *testing.T) {
 func TestHashFormat(t *testing.T) {
 	t.Parallel()
 	h := newHasher(t, Config{})
-	enc, err := h.hash("pw")
+	enc, err := h.hash(nil, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,8 +448,8 @@ func TestMaxInFlight(t *testing.T) {
 	if p := peak.Load(); p > limit || p < 1 {
 		t.Errorf("peak in flight = %d; want 1..%d", p, limit)
 	}
-	if len(h.slots) != 0 {
-		t.Errorf("%d slots still held", len(h.slots))
+	if n, _ := h.Activity(); n != 0 {
+		t.Errorf("%d slots still held", n)
 	}
 }
 
@@ -490,21 +492,24 @@ func FuzzVerify(f *testing.F) {
 
 func BenchmarkHashArgon2id(b *testing.B) {
 	h := newHasher(b, Config{})
+	m := new(argon2.Memory)
 	for b.Loop() {
-		h.hash("correct horse battery staple")
+		h.hash(m, "correct horse battery staple")
 	}
 }
 
 // BenchmarkVerifyArgon2id measures the raw verification rate with the default
-// parameters, without the concurrency bound.
+// parameters, without the concurrency bound, in reused work memory as Verify
+// does.
 func BenchmarkVerifyArgon2id(b *testing.B) {
 	h := newHasher(b, Config{})
 	v, err := parse(h.dummy)
 	if err != nil {
 		b.Fatal(err)
 	}
+	m := new(argon2.Memory)
 	for b.Loop() {
-		v.verify("correct horse battery staple")
+		v.verify(m, "correct horse battery staple")
 	}
 }
 
@@ -514,7 +519,7 @@ func BenchmarkVerifyBcrypt10(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		v.verify("correct horse battery staple")
+		v.verify(nil, "correct horse battery staple")
 	}
 }
 
@@ -562,5 +567,63 @@ func TestCommonPasswords(t *testing.T) {
 		if Common(pw) {
 			t.Errorf("%q is taken for common", pw)
 		}
+	}
+}
+
+// heldMemory is the work memory the idle slots of h keep, in bytes.
+func heldMemory(t *testing.T, h *Hasher) int {
+	t.Helper()
+	n := 0
+	for range cap(h.slots) {
+		m := <-h.slots
+		n += m.Size()
+		defer func() { h.slots <- m }()
+	}
+	return n
+}
+
+// TestVerifyReusesMemory checks that verifications reuse the slots' work
+// memory instead of allocating it each time, that a stored hash with a larger
+// memory cost does not make a slot keep that much, and that ReleaseMemory
+// gives the memory back.
+func TestVerifyReusesMemory(t *testing.T) {
+	h := newHasher(t, Config{Memory: 4096, Time: 1, Threads: 1, MaxInFlight: 1})
+	enc, err := h.Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := heldMemory(t, h), 4096<<10; got != want {
+		t.Fatalf("slot keeps %d bytes after a hash, want %d", got, want)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		if ok, err := h.Verify(context.Background(), enc, "pw"); err != nil || !ok {
+			t.Fatalf("Verify = %t, %v", ok, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4096<<10 {
+		t.Errorf("10 verifications allocated %d bytes, more than one work memory (%d)", got, 4096<<10)
+	}
+
+	bigger := newHasher(t, Config{Memory: 8192, Time: 1, Threads: 1})
+	encBig, err := bigger.Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.Verify(context.Background(), encBig, "pw"); err != nil || !ok {
+		t.Fatalf("Verify of an 8 MiB hash = %t, %v", ok, err)
+	}
+	if got, want := heldMemory(t, h), 4096<<10; got != want {
+		t.Errorf("slot keeps %d bytes after verifying a larger hash, want %d", got, want)
+	}
+
+	h.ReleaseMemory()
+	if got := heldMemory(t, h); got != 0 {
+		t.Errorf("slot keeps %d bytes after ReleaseMemory", got)
+	}
+	if ok, err := h.Verify(context.Background(), enc, "pw"); err != nil || !ok {
+		t.Fatalf("Verify after ReleaseMemory = %t, %v", ok, err)
 	}
 }

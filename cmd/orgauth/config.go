@@ -172,7 +172,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	float(&c.AuthBurst, "auth-burst", "ORGAUTH_AUTH_BURST", 5, "burst of the auth rate limit")
 	float(&c.ResetRate, "reset-rate", "ORGAUTH_RESET_RATE", 2, "requests/s per client address on password-reset mail requests (0: off)")
 	float(&c.ResetBurst, "reset-burst", "ORGAUTH_RESET_BURST", 2, "burst of the reset rate limit")
-	integer(&c.MemoryLimitMiB, "memory-limit", "ORGAUTH_MEMORY_LIMIT_MIB", 256, "soft limit of the Go heap in MiB, so the memory of finished password hashes goes back to the system (0: off; GOMEMLIMIT wins)")
+	integer(&c.MemoryLimitMiB, "memory-limit", "ORGAUTH_MEMORY_LIMIT_MIB", 256, "soft limit of the Go heap in MiB, under which the collector runs at GOGC=200 (0: off, Go's defaults; GOMEMLIMIT and GOGC win)")
 	str(&c.DebugListen, "debug-listen", "ORGAUTH_DEBUG_LISTEN", "", "address of a separate listener for Go's profiler (/debug/pprof/); off when empty, keep it private")
 	str(&c.GitHubURL, "github-url", "ORGAUTH_GITHUB_URL", "https://github.com", "base URL of GitHub's OAuth endpoints (GitHub Enterprise Server: its URL)")
 	str(&c.GitHubAPIURL, "github-api-url", "ORGAUTH_GITHUB_API_URL", "https://api.github.com", "base URL of GitHub's REST API (GitHub Enterprise Server: <url>/api/v3)")
