@@ -210,9 +210,9 @@ func (h *Hasher) Activity() (inFlight int, done uint64) {
 	return cap(h.slots) - len(h.slots), h.done.Load()
 }
 
-// ReleaseMemory drops the work memory the hashes keep between calls (Memory
-// KiB for each of up to MaxInFlight), for the collector to reclaim once
-// sign-ins stop; the next hashes allocate it again.
+// ReleaseMemory gives back the work memory the hashes keep between calls
+// (Memory KiB for each of up to MaxInFlight), for when sign-ins stop; the next
+// hashes allocate it again. Slots in flight keep theirs.
 func (h *Hasher) ReleaseMemory() {
 	var taken []*argon2.Memory
 	defer func() {
@@ -245,15 +245,16 @@ func (h *Hasher) run(ctx context.Context, fn func(*argon2.Memory)) error {
 	return nil
 }
 
-// memory returns the work memory for an argon2id hash of kib KiB: the slot's
-// when kib is within the configured memory, otherwise nil (allocate for this
-// call only), so a stored hash with a larger memory cost does not make the
-// slot keep that much.
-func (h *Hasher) memory(slot *argon2.Memory, kib uint32) *argon2.Memory {
+// memory returns the work memory for an argon2id hash of kib KiB, and what to
+// call once the hash is done: the slot's when kib is within the configured
+// memory, otherwise memory of its own, given back at once, so a stored hash
+// with a larger memory cost does not make the slot keep that much.
+func (h *Hasher) memory(slot *argon2.Memory, kib uint32) (m *argon2.Memory, done func()) {
 	if kib > h.cfg.Memory {
-		return nil
+		m = new(argon2.Memory)
+		return m, m.Release
 	}
-	return slot
+	return slot, func() {}
 }
 
 // Hash returns the encoded hash of password with the configured algorithm and
@@ -293,7 +294,7 @@ func (h *Hasher) hash(m *argon2.Memory, password string) (string, error) {
 	}
 	p := argon2Params{memory: h.cfg.Memory, time: h.cfg.Time, threads: h.cfg.Threads, salt: make([]byte, saltLen)}
 	rand.Read(p.salt)
-	p.key = argon2.IDKey(h.memory(m, p.memory), []byte(password), p.salt, p.time, p.memory, p.threads, keyLen)
+	p.key = argon2.IDKey(m, []byte(password), p.salt, p.time, p.memory, p.threads, keyLen)
 	return p.String(), nil
 }
 
@@ -314,7 +315,9 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	var ok bool
 	if err := h.run(ctx, func(m *argon2.Memory) {
 		if a, isArgon2 := v.(*argon2Params); isArgon2 {
-			m = h.memory(m, a.memory)
+			var done func()
+			m, done = h.memory(m, a.memory)
+			defer done()
 		}
 		ok = v.verify(m, password)
 	}); err != nil {

@@ -11,7 +11,7 @@
 // are upstream's, except for dropping the loong64 assembly (that platform now
 // takes the generic code) and upstream's long benchmarks:
 //   - IDKey takes a *Memory; nil allocates on the heap as upstream does. On
-//     Linux a Memory is mapped outside the heap (memory_linux.go).
+//     Linux a Memory is mapped outside the heap (memory_mmap.go).
 //   - A single lane is computed in the calling goroutine.
 //   - The first pass writes each block instead of XORing it into memory that
 //     upstream gets zeroed from make. The two are the same function on zeroed
@@ -46,10 +46,11 @@ const (
 
 // Memory is the work memory of one derivation at a time. Kept between calls,
 // it spares allocating (and collecting) memory KiB per call. On Linux it is
-// mapped outside the Go heap, so it neither counts towards the collector's
-// pacing (a heap goal twice the live heap would count it twice) nor lingers in
-// the process after Release. The zero value is ready to use; a Memory must not be used by two
-// calls at once.
+// mapped outside the Go heap (except under the race detector, which cannot see
+// such memory), so it neither counts towards the collector's pacing (a heap
+// goal twice the live heap would count it twice) nor lingers in the process
+// after Release, and it is left out of core dumps. The zero value is ready to
+// use; a Memory must not be used by two calls at once, nor copied.
 type Memory struct {
 	blocks  []block
 	unmap   func() // gives a mapping back to the system; nil for heap memory
@@ -109,7 +110,11 @@ func deriveKey(mem *Memory, mode int, password, salt, secret, data []byte, time,
 	}
 	B := initBlocks(mem, &h0, memory, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), mode)
-	return extractKey(B, memory, uint32(threads), keyLen)
+	key := extractKey(B, memory, uint32(threads), keyLen)
+	// B may point into a mapping that mem's cleanup unmaps once mem is
+	// unreachable, and B alone does not keep mem reachable.
+	runtime.KeepAlive(mem)
+	return key
 }
 
 const (
