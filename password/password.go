@@ -245,18 +245,6 @@ func (h *Hasher) run(ctx context.Context, fn func(*argon2.Memory)) error {
 	return nil
 }
 
-// memory returns the work memory for an argon2id hash of kib KiB, and what to
-// call once the hash is done: the slot's when kib is within the configured
-// memory, otherwise memory of its own, given back at once, so a stored hash
-// with a larger memory cost does not make the slot keep that much.
-func (h *Hasher) memory(slot *argon2.Memory, kib uint32) (m *argon2.Memory, done func()) {
-	if kib > h.cfg.Memory {
-		m = new(argon2.Memory)
-		return m, m.Release
-	}
-	return slot, func() {}
-}
-
 // Hash returns the encoded hash of password with the configured algorithm and
 // parameters. A password longer than MaxLength bytes, or longer than 72 bytes
 // under bcrypt (which would silently ignore the rest), is an EINVALID error.
@@ -314,10 +302,11 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	}
 	var ok bool
 	if err := h.run(ctx, func(m *argon2.Memory) {
-		if a, isArgon2 := v.(*argon2Params); isArgon2 {
-			var done func()
-			m, done = h.memory(m, a.memory)
-			defer done()
+		// A stored hash costlier than configured (an import) gets memory of
+		// its own, given back at once, rather than making the slot keep that much.
+		if a, isArgon2 := v.(*argon2Params); isArgon2 && a.memory > h.cfg.Memory {
+			m = new(argon2.Memory)
+			defer m.Release()
 		}
 		ok = v.verify(m, password)
 	}); err != nil {

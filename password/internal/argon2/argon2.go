@@ -89,8 +89,9 @@ func (m *Memory) get(n uint32) []block {
 // IDKey derives a key from the password, salt, and cost parameters using
 // Argon2id, returning a byte slice of length keyLen, in the work memory mem
 // (nil: freshly allocated). The time parameter is the number of passes over
-// the memory, memory its size in KiB and threads the number of lanes, each
-// computed by its own goroutine. time and threads must be at least 1.
+// the memory, memory its size in KiB and threads the number of lanes (more
+// than one are computed by a goroutine each). time and threads must be at
+// least 1.
 func IDKey(mem *Memory, password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	return deriveKey(mem, argon2id, password, salt, nil, nil, time, memory, threads, keyLen)
 }
