@@ -104,7 +104,42 @@ type Queries interface {
 	UnblockPasswords(ctx context.Context, hashes [][]byte) error
 	// PasswordBlocked reports whether the hash is on the blocklist.
 	PasswordBlocked(ctx context.Context, hash []byte) (bool, error)
+
+	// GarbageCollect deletes, in every tenant, what can never be used again as
+	// of c.Now: sessions that ended (expired, revoked, or unused for
+	// c.SessionIdle), activation and reset tokens that expired or were used,
+	// and mail sent or given up more than c.KeepMail ago. It deletes in
+	// statements of at most c.Batch rows, so that it never holds the database
+	// for long.
+	GarbageCollect(ctx context.Context, c Collect) (Collected, error)
 }
+
+// Collect says what GarbageCollect deletes.
+type Collect struct {
+	Now         time.Time
+	SessionIdle time.Duration // a session unused this long has ended
+	KeepMail    time.Duration // how long sent and given-up mail stays in the outbox
+	Batch       int           // rows per statement; 0 means DefaultCollectBatch
+}
+
+// DefaultCollectBatch is the rows GarbageCollect deletes per statement by default.
+const DefaultCollectBatch = 500
+
+// BatchSize is c.Batch, or DefaultCollectBatch when that is not positive.
+func (c Collect) BatchSize() int {
+	if c.Batch <= 0 {
+		return DefaultCollectBatch
+	}
+	return c.Batch
+}
+
+// Collected counts what GarbageCollect deleted.
+type Collected struct {
+	Sessions, UserTokens, Mail int
+}
+
+// Total is the number of rows deleted.
+func (c Collected) Total() int { return c.Sessions + c.UserTokens + c.Mail }
 
 // TenantQueries are the operations inside one tenant. Every one of them touches
 // only rows of that tenant; an id of another tenant is ENOTFOUND.
@@ -132,10 +167,12 @@ type TenantQueries interface {
 	// the user.
 	SetPassword(ctx context.Context, userID, hash string, now time.Time) error
 
-	// ReserveLoginAttempt atomically counts one login attempt against the user
-	// before its password is checked. It returns false when the account is locked
-	// (max consecutive failures reached and lockUntil not passed). The attempt that
-	// reaches max locks the account until now+lock; a success clears it.
+	// ReserveLoginAttempt atomically counts one login attempt against the user,
+	// in the transaction that answers it (the caller hashes the password before,
+	// outside any transaction, and honours a match only when this returns true).
+	// It returns false when the account is locked (max consecutive failures
+	// reached and lockUntil not passed). The attempt that reaches max locks the
+	// account until now+lock; a success clears it.
 	ReserveLoginAttempt(ctx context.Context, userID string, max int, lock time.Duration, now time.Time) (bool, error)
 	// LoginSucceeded resets the failure counter and lock and records the sign-in time.
 	LoginSucceeded(ctx context.Context, userID string, now time.Time) error

@@ -180,6 +180,21 @@ func (s *Server) Sweep() {
 	s.resetLimit.sweep()
 }
 
+// keepMail is how long sent and given-up mail stays in the outbox (without its
+// content, which goes when it is sent or given up), for operators to look into
+// deliveries.
+const keepMail = 7 * 24 * time.Hour
+
+// CollectGarbage deletes from the store what can never be used again: ended
+// sessions, expired or used activation and reset tokens, and mail sent or given
+// up more than a week ago. Several instances may run it at once. The caller
+// runs it periodically.
+func (s *Server) CollectGarbage(ctx context.Context) (orgauth.Collected, error) {
+	return s.store.GarbageCollect(ctx, orgauth.Collect{
+		Now: s.cfg.Now(), SessionIdle: s.cfg.SessionIdle, KeepMail: keepMail,
+	})
+}
+
 type ctxKey int
 
 const (

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) orgauth.Store) {
 	tests = append(tests, teamTests...)
 	tests = append(tests, ssoTests...)
 	tests = append(tests, lifecycleTests...)
+	tests = append(tests, gcTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))

@@ -205,7 +205,8 @@ func newSender(cfg *config, log *slog.Logger) (orgauth.Sender, error) {
 }
 
 // maintain rotates signing keys and sweeps rate-limit state every minute, and
-// queues password expiry reminders every hour, until ctx ends.
+// every hour queues password expiry reminders and deletes ended sessions, spent
+// tokens and old mail, until ctx ends.
 func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -226,6 +227,12 @@ func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server
 					log.Error("password expiry reminders", "err", err)
 				} else if n > 0 {
 					log.Info("password expiry reminders queued", "count", n)
+				}
+				c, err := srv.CollectGarbage(ctx)
+				if err != nil && ctx.Err() == nil {
+					log.Error("garbage collection", "err", err)
+				} else if c.Total() > 0 {
+					log.Info("garbage collected", "sessions", c.Sessions, "user_tokens", c.UserTokens, "mail", c.Mail)
 				}
 			}
 		}
