@@ -105,12 +105,12 @@ type Queries interface {
 	// PasswordBlocked reports whether the hash is on the blocklist.
 	PasswordBlocked(ctx context.Context, hash []byte) (bool, error)
 
-	// GarbageCollect deletes, in every tenant, what can never be used again as
-	// of c.Now: sessions that ended (expired, revoked, or unused for
-	// c.SessionIdle), activation and reset tokens that expired or were used,
-	// and mail sent or given up more than c.KeepMail ago. It deletes in
-	// statements of at most c.Batch rows, so that it never holds the database
-	// for long.
+	// GarbageCollect deletes, in every tenant, what had ended by c.Now and can
+	// never be used again: sessions expired, revoked, or unused for
+	// c.SessionIdle; activation and reset tokens expired or used; mail sent or
+	// given up c.KeepMail before c.Now. It walks each table in key order, each
+	// statement looking at no more than c.Batch rows, so that it never holds
+	// the database for long; several may run at once.
 	GarbageCollect(ctx context.Context, c Collect) (Collected, error)
 }
 
@@ -119,11 +119,11 @@ type Collect struct {
 	Now         time.Time
 	SessionIdle time.Duration // a session unused this long has ended
 	KeepMail    time.Duration // how long sent and given-up mail stays in the outbox
-	Batch       int           // rows per statement; 0 means DefaultCollectBatch
+	Batch       int           // rows looked at per statement; 0 means DefaultCollectBatch
 }
 
-// DefaultCollectBatch is the rows GarbageCollect deletes per statement by default.
-const DefaultCollectBatch = 500
+// DefaultCollectBatch is the rows a GarbageCollect statement looks at by default.
+const DefaultCollectBatch = 200
 
 // BatchSize is c.Batch, or DefaultCollectBatch when that is not positive.
 func (c Collect) BatchSize() int {

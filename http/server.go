@@ -185,13 +185,19 @@ func (s *Server) Sweep() {
 // deliveries.
 const keepMail = 7 * 24 * time.Hour
 
-// CollectGarbage deletes from the store what can never be used again: ended
-// sessions, expired or used activation and reset tokens, and mail sent or given
-// up more than a week ago. Several instances may run it at once. The caller
-// runs it periodically.
+// collectAfter is how long after a session or token ended CollectGarbage
+// deletes it: a margin for instances whose clocks or idle limits differ (one
+// still accepting what another thinks ended), and a while to look into a
+// revocation.
+const collectAfter = time.Hour
+
+// CollectGarbage deletes from the store what can never be used again: sessions
+// and activation and reset tokens that ended an hour ago or more, and mail sent
+// or given up more than a week ago. Several instances may run it at once. The
+// caller runs it periodically.
 func (s *Server) CollectGarbage(ctx context.Context) (orgauth.Collected, error) {
 	return s.store.GarbageCollect(ctx, orgauth.Collect{
-		Now: s.cfg.Now(), SessionIdle: s.cfg.SessionIdle, KeepMail: keepMail,
+		Now: s.cfg.Now().Add(-collectAfter), SessionIdle: s.cfg.SessionIdle, KeepMail: keepMail,
 	})
 }
 

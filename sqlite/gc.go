@@ -2,53 +2,58 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
 
 	"github.com/orgauth/orgauth"
 )
 
-// GarbageCollect deletes ended sessions, expired or used user tokens and old
-// sent or given-up mail, at most c.Batch rows per statement.
+// GarbageCollect deletes sessions, user tokens and sent or given-up mail that
+// ended by c.Now, walking each table's primary key in windows of c.Batch rows.
 func (q *queries) GarbageCollect(ctx context.Context, c orgauth.Collect) (orgauth.Collected, error) {
-	batch := c.BatchSize()
 	now := millis(c.Now)
 	mailBefore := millis(c.Now.Add(-c.KeepMail))
 	var out orgauth.Collected
 	var err error
-	// Each statement picks its rows by id through a LIMITed subquery: SQLite's
-	// DELETE takes no LIMIT of its own unless compiled with it.
-	if out.Sessions, err = q.deleteBatches(ctx, "sessions", batch, `DELETE FROM sessions WHERE id IN (
-		SELECT id FROM sessions WHERE revoked_at <> 0 OR expires_at <= ? OR last_used_at <= ? LIMIT ?)`,
-		now, millis(c.Now.Add(-c.SessionIdle))); err != nil {
+	if out.Sessions, err = q.collect(ctx, "sessions", c.BatchSize(),
+		`(revoked_at <> 0 AND revoked_at <= ?) OR expires_at <= ? OR last_used_at <= ?`,
+		now, now, millis(c.Now.Add(-c.SessionIdle))); err != nil {
 		return out, err
 	}
-	if out.UserTokens, err = q.deleteBatches(ctx, "user tokens", batch, `DELETE FROM user_tokens WHERE id IN (
-		SELECT id FROM user_tokens WHERE used_at <> 0 OR expires_at <= ? LIMIT ?)`, now); err != nil {
+	if out.UserTokens, err = q.collect(ctx, "user_tokens", c.BatchSize(),
+		`(used_at <> 0 AND used_at <= ?) OR expires_at <= ?`, now, now); err != nil {
 		return out, err
 	}
-	out.Mail, err = q.deleteBatches(ctx, "mail", batch, `DELETE FROM mail_outbox WHERE id IN (
-		SELECT id FROM mail_outbox WHERE (sent_at <> 0 AND sent_at <= ?) OR (failed_at <> 0 AND failed_at <= ?) LIMIT ?)`,
-		mailBefore, mailBefore)
+	out.Mail, err = q.collect(ctx, "mail_outbox", c.BatchSize(),
+		`(sent_at <> 0 AND sent_at <= ?) OR (failed_at <> 0 AND failed_at <= ?)`, mailBefore, mailBefore)
 	return out, err
 }
 
-// deleteBatches runs query, whose last parameter is the batch size, after args
-// until a run deletes fewer than batch rows, and returns the rows deleted.
-func (q *queries) deleteBatches(ctx context.Context, what string, batch int, query string, args ...any) (int, error) {
-	args = append(args, batch)
-	total := 0
+// collect deletes the rows of table (a constant of this file) that match
+// cond with args, one window of batch ids at a time in id order, and returns
+// how many it deleted. Each statement looks at no more than batch rows, so it
+// holds the writer briefly however large the table, and each row is looked at
+// once per run.
+func (q *queries) collect(ctx context.Context, table string, batch int, cond string, args ...any) (int, error) {
+	window := `SELECT max(id) FROM (SELECT id FROM ` + table + ` WHERE id > ? ORDER BY id LIMIT ?)`
+	del := `DELETE FROM ` + table + ` WHERE id > ? AND id <= ? AND (` + cond + `)`
+	total, last := 0, ""
 	for {
-		res, err := q.write.ExecContext(ctx, query, args...)
+		var hi sql.NullString
+		if err := q.read.QueryRowContext(ctx, window, last, batch).Scan(&hi); err != nil {
+			return total, wrap("collect "+table, err)
+		}
+		if !hi.Valid {
+			return total, nil
+		}
+		res, err := q.write.ExecContext(ctx, del, append([]any{last, hi.String}, args...)...)
 		if err != nil {
-			return total, wrap(fmt.Sprintf("collect %s", what), err)
+			return total, wrap("collect "+table, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return total, wrap(fmt.Sprintf("collect %s", what), err)
+			return total, wrap("collect "+table, err)
 		}
 		total += int(n)
-		if n < int64(batch) {
-			return total, nil
-		}
+		last = hi.String
 	}
 }

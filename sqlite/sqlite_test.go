@@ -278,3 +278,43 @@ func BenchmarkBulkCreateUsers(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkGarbageCollect is the hourly collection over one session per seeded
+// user ($ORGAUTH_BENCH_USERS, default 100,000): the first run deletes the half
+// that ended (reported as first-ms), each op is a later run that walks the
+// live half and deletes nothing.
+func BenchmarkGarbageCollect(b *testing.B) {
+	db := openTest(b)
+	tenant, ids, _ := seed(b, db, benchUsers)
+	ctx := context.Background()
+	now := time.Now()
+	err := db.Update(ctx, func(tx orgauth.Queries) error {
+		q := tx.InTenant(tenant)
+		for i, id := range ids {
+			s := &orgauth.Session{UserID: id, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
+			if i%2 == 1 {
+				s.RevokedAt = now.Add(-time.Minute)
+			}
+			if err := q.CreateSession(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := orgauth.Collect{Now: now, SessionIdle: time.Hour, KeepMail: 7 * 24 * time.Hour}
+	start := time.Now()
+	got, err := db.GarbageCollect(ctx, c)
+	if err != nil || got.Sessions != len(ids)/2 {
+		b.Fatalf("first GarbageCollect = %+v, %v; want %d sessions", got, err, len(ids)/2)
+	}
+	first := time.Since(start)
+	for b.Loop() {
+		if got, err := db.GarbageCollect(ctx, c); err != nil || got.Total() != 0 {
+			b.Fatalf("GarbageCollect = %+v, %v; want nothing", got, err)
+		}
+	}
+	b.ReportMetric(float64(first.Milliseconds()), "first-ms")
+}

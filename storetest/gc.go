@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ var gcTests = []struct {
 }{
 	{"GarbageCollect", testGarbageCollect},
 	{"GarbageCollectBatches", testGarbageCollectBatches},
+	{"GarbageCollectWalksPastLiveRows", testGarbageCollectWalksPastLiveRows},
 	{"GarbageCollectConcurrent", testGarbageCollectConcurrent},
 }
 
@@ -63,6 +65,7 @@ func testGarbageCollect(t *testing.T, s orgauth.Store) {
 	expired := gcSession(t, s, u, now.Add(-time.Minute), now, time.Time{})
 	idle := gcSession(t, s, v, now.Add(-gcIdle), now.Add(day), time.Time{})
 	revoked := gcSession(t, s, u, now, now.Add(day), now.Add(-time.Second))
+	revokedLater := gcSession(t, s, v, now, now.Add(day), now.Add(time.Second))
 
 	// Tokens: a newer token of the same purpose marks the older one used.
 	tokLive := f.token(u, orgauth.PurposeActivation, now.Add(-30*time.Minute))
@@ -71,10 +74,15 @@ func testGarbageCollect(t *testing.T, s orgauth.Store) {
 	ok(t, s.InTenant(u.TenantID).UseUserToken(ctx, tokUsed.ID, now.Add(-time.Second)))
 	tokOld := f.token(v, orgauth.PurposeActivation, now.Add(-20*time.Minute))
 	tokNew := f.token(v, orgauth.PurposeActivation, now.Add(-10*time.Minute))
+	usedLater := f.token(v, orgauth.PurposeReset, now.Add(-time.Minute))
+	ok(t, s.InTenant(v.TenantID).UseUserToken(ctx, usedLater.ID, now.Add(time.Second)))
 
-	// Mail: waiting mail stays whatever its age; sent and given-up mail stays
-	// for gcKeepMail.
+	// Mail: waiting mail stays whatever its age, leased or waiting to be
+	// retried; sent and given-up mail stays for gcKeepMail.
 	queued := enqueue(t, s, now.Add(-30*day))
+	retrying := enqueue(t, s, now.Add(-30*day))
+	wantClaimed(t, "before collecting", claim(t, s, now, time.Minute, 10), queued, retrying)
+	ok(t, s.MailRetry(ctx, retrying.ID, now.Add(time.Hour), "421 try again later"))
 	sentOld, sentNew := enqueue(t, s, now), enqueue(t, s, now)
 	ok(t, s.MailSent(ctx, sentOld.ID, now.Add(-gcKeepMail)))
 	ok(t, s.MailSent(ctx, sentNew.ID, now.Add(-gcKeepMail+time.Millisecond)))
@@ -86,8 +94,8 @@ func testGarbageCollect(t *testing.T, s orgauth.Store) {
 	if want := (orgauth.Collected{Sessions: 3, UserTokens: 3, Mail: 2}); got != want {
 		t.Fatalf("GarbageCollect = %+v, want %+v", got, want)
 	}
-	wantSessions(t, s, []*orgauth.Session{live, liveOther}, []*orgauth.Session{expired, idle, revoked})
-	for _, tok := range []*orgauth.UserToken{tokLive, tokNew} {
+	wantSessions(t, s, []*orgauth.Session{live, liveOther, revokedLater}, []*orgauth.Session{expired, idle, revoked})
+	for _, tok := range []*orgauth.UserToken{tokLive, tokNew, usedLater} {
 		_, err := s.UserToken(ctx, tok.ID)
 		ok(t, err)
 	}
@@ -100,18 +108,20 @@ func testGarbageCollect(t *testing.T, s orgauth.Store) {
 	if latest.ID != tokNew.ID {
 		t.Fatalf("LatestUserToken = %s, want %s", latest.ID, tokNew.ID)
 	}
-	wantCounts(t, s, orgauth.OutboxCounts{Queued: 1, Sent: 1, Failed: 1})
-	wantClaimed(t, "after collecting", claim(t, s, now, time.Minute, 10), queued)
+	wantCounts(t, s, orgauth.OutboxCounts{Queued: 2, Sent: 1, Failed: 1})
+	// The lease of queued ran out; retrying is due in an hour.
+	wantClaimed(t, "after collecting", claim(t, s, now.Add(2*time.Minute), time.Minute, 10), queued)
 
 	// Nothing is left to collect.
 	if got := collect(t, s, 0); got != (orgauth.Collected{}) {
 		t.Fatalf("second GarbageCollect = %+v, want nothing", got)
 	}
-	// A day later the sessions and the token that were live have ended too, and
-	// the mail sent a millisecond too late for the first collection is old enough.
+	// A day later the sessions and the tokens that were live, or ended only
+	// after the first collection's Now, have ended too, and the mail sent a
+	// millisecond too late for the first collection is old enough.
 	later, err := s.GarbageCollect(ctx, orgauth.Collect{Now: now.Add(day), SessionIdle: gcIdle, KeepMail: gcKeepMail})
 	ok(t, err)
-	if want := (orgauth.Collected{Sessions: 2, UserTokens: 2, Mail: 1}); later != want {
+	if want := (orgauth.Collected{Sessions: 3, UserTokens: 3, Mail: 1}); later != want {
 		t.Fatalf("GarbageCollect a day later = %+v, want %+v", later, want)
 	}
 }
@@ -131,16 +141,42 @@ func testGarbageCollectBatches(t *testing.T, s orgauth.Store) {
 	u := f.user(tn, "u@gc.example")
 	live := gcSession(t, s, u, now, now.Add(day), time.Time{})
 	gcDead(t, f, s, u, 23)
-	// 23 is not a multiple of 5: the last statement deletes 3 and ends it.
+	// Windows of 5 rows over 24 sessions and 23 tokens: the last ones are partial.
 	if got, want := collect(t, s, 5), (orgauth.Collected{Sessions: 23, UserTokens: 23}); got != want {
 		t.Fatalf("GarbageCollect in batches of 5 = %+v, want %+v", got, want)
 	}
-	// A multiple of the batch ends with a statement that deletes nothing.
+	// Windows that hold only live rows delete nothing and the walk goes on.
 	gcDead(t, f, s, u, 10)
 	if got, want := collect(t, s, 5), (orgauth.Collected{Sessions: 10, UserTokens: 10}); got != want {
 		t.Fatalf("GarbageCollect of 10 in batches of 5 = %+v, want %+v", got, want)
 	}
 	wantSessions(t, s, []*orgauth.Session{live}, nil)
+}
+
+// testGarbageCollectWalksPastLiveRows puts the dead rows behind windows that
+// hold only live ones, in key order.
+func testGarbageCollectWalksPastLiveRows(t *testing.T, s orgauth.Store) {
+	f := newFixture(t, s)
+	tn := f.tenant("gc-walk")
+	u := f.user(tn, "u@gc.example")
+	q := s.InTenant(tn.ID)
+	var live, dead []*orgauth.Session
+	for i := range 12 {
+		sess := &orgauth.Session{ID: fmt.Sprintf("s-live-%02d", i), UserID: u.ID,
+			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(day)}
+		ok(t, q.CreateSession(t.Context(), sess))
+		live = append(live, sess)
+	}
+	for i := range 3 {
+		sess := &orgauth.Session{ID: fmt.Sprintf("s-zdead-%d", i), UserID: u.ID,
+			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(day), RevokedAt: now}
+		ok(t, q.CreateSession(t.Context(), sess))
+		dead = append(dead, sess)
+	}
+	if got, want := collect(t, s, 2), (orgauth.Collected{Sessions: 3}); got != want {
+		t.Fatalf("GarbageCollect in batches of 2 = %+v, want %+v", got, want)
+	}
+	wantSessions(t, s, live, dead)
 }
 
 // testGarbageCollectConcurrent runs the collection of several instances at

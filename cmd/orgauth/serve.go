@@ -128,6 +128,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		go debugServer(ctx, cfg.DebugListen, log)
 	}
 	go maintain(ctx, issuer, srv, log)
+	go collectGarbage(ctx, srv, log)
 	outboxDone := make(chan struct{})
 	defer func() { <-outboxDone }() // before the store closes
 	octx, stopOutbox := context.WithCancel(ctx)
@@ -205,8 +206,7 @@ func newSender(cfg *config, log *slog.Logger) (orgauth.Sender, error) {
 }
 
 // maintain rotates signing keys and sweeps rate-limit state every minute, and
-// every hour queues password expiry reminders and deletes ended sessions, spent
-// tokens and old mail, until ctx ends.
+// queues password expiry reminders every hour, until ctx ends.
 func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -228,13 +228,30 @@ func maintain(ctx context.Context, issuer *token.Issuer, srv *orgauthhttp.Server
 				} else if n > 0 {
 					log.Info("password expiry reminders queued", "count", n)
 				}
-				c, err := srv.CollectGarbage(ctx)
-				if err != nil && ctx.Err() == nil {
-					log.Error("garbage collection", "err", err)
-				} else if c.Total() > 0 {
-					log.Info("garbage collected", "sessions", c.Sessions, "user_tokens", c.UserTokens, "mail", c.Mail)
-				}
 			}
+		}
+	}
+}
+
+// collectGarbage deletes ended sessions, spent tokens and old mail a minute
+// after the start and then every hour, until ctx ends. It runs apart from
+// maintain: its first run on a large database may take a while.
+func collectGarbage(ctx context.Context, srv *orgauthhttp.Server, log *slog.Logger) {
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = time.Hour
+		start := time.Now()
+		c, err := srv.CollectGarbage(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("garbage collection", "err", err, "deleted", c.Total())
+		} else if c.Total() > 0 {
+			log.Info("garbage collected", "sessions", c.Sessions, "user_tokens", c.UserTokens,
+				"mail", c.Mail, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
 }
