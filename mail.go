@@ -35,6 +35,10 @@ type OutboxMail struct {
 	LastError string
 	SentAt    time.Time // zero until sent
 	FailedAt  time.Time // zero unless given up
+	// Recipient is a keyed MAC of the address (token.MailRecipientMAC), so
+	// that mail recently queued to an address can be found without the store
+	// holding the address in the clear; empty for requests.
+	Recipient []byte
 }
 
 // OutboxCounts counts the outbox: messages waiting, sent and given up, and the

@@ -85,6 +85,9 @@ type Queries interface {
 	MailFailed(ctx context.Context, id string, now time.Time, lastError string) error
 	// CountOutbox counts the outbox.
 	CountOutbox(ctx context.Context) (OutboxCounts, error)
+	// MailQueuedSince reports whether mail of kind to recipient (see
+	// OutboxMail.Recipient) was queued after since, sent or not.
+	MailQueuedSince(ctx context.Context, kind string, recipient []byte, since time.Time) (bool, error)
 
 	// SystemPasswordPolicy returns the system's default password policy, or
 	// DefaultPasswordPolicy while none was set.

@@ -196,7 +196,15 @@ func (s *Server) ExpandMailRequest(ctx context.Context, o *orgauth.OutboxMail, r
 			if len(data.Orgs) == 0 {
 				return nil
 			}
-			return s.queueMail(ctx, tx, mail.KindOrgs, "", accounts[0].user.Email, data, s.cfg.Now().Add(orgsMailTTL))
+			// Many client addresses asking for one address's list get one mail
+			// a minute: a mailbox cannot be flooded through this endpoint.
+			addr := accounts[0].user.Email
+			now := s.cfg.Now()
+			recent, err := tx.MailQueuedSince(ctx, mail.KindOrgs, token.MailRecipientMAC(s.masterKey, addr), now.Add(-orgsMailGap))
+			if err != nil || recent {
+				return err
+			}
+			return s.queueMail(ctx, tx, mail.KindOrgs, "", addr, data, now.Add(orgsMailTTL))
 		}
 		return fmt.Errorf("mail request of unknown kind %q", o.Kind)
 	})
@@ -205,6 +213,10 @@ func (s *Server) ExpandMailRequest(ctx context.Context, o *orgauth.OutboxMail, r
 
 // resetMailGap is how often anonymous requests may mail one account a link.
 const resetMailGap = time.Minute
+
+// orgsMailGap is how often anonymous requests may mail one address its list of
+// organizations.
+const orgsMailGap = time.Minute
 
 // recentlyMailed reports whether u was mailed a reset or activation link less
 // than resetMailGap ago: anonymous requests then add no mail, so that many

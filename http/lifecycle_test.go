@@ -433,6 +433,26 @@ func TestLifecycle_ResetMailsAnAccountOnceAMinute(t *testing.T) {
 	}
 }
 
+func TestLifecycle_OrgsMailOnceAMinute(t *testing.T) {
+	env := apitest.New(t)
+	ten := env.NewTenant("acme")
+	email := "flood@acme.example.com"
+	env.NewUser(ten, email, "Fl00d-password!")
+	// The limit is per address, whatever the client: five requests within a
+	// minute (from one client here, within its rate limit) mail one list.
+	for range 5 {
+		lcForgot(env, email).Must(t, 204)
+	}
+	if n := len(env.Mail.Messages(email)); n != 2 { // the invitation and one list
+		t.Fatalf("%d mails after 5 requests within a minute, want the invitation and 1 list", n)
+	}
+	env.Clock.Advance(time.Minute)
+	lcForgot(env, strings.ToUpper(email)).Must(t, 204)
+	if n := len(env.Mail.Messages(email)); n != 3 {
+		t.Fatalf("%d mails a minute later, want 3", n)
+	}
+}
+
 func TestLifecycle_UnknownAddressesAnswerAlike(t *testing.T) {
 	lcUnknownAddressesAnswerAlike(t, apitest.New(t))
 }

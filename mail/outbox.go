@@ -18,7 +18,12 @@ import (
 // message is sealed with masterKey and bound to the entry's id, since the links
 // it carries are credentials that the store otherwise keeps only as hashes.
 func Seal(masterKey []byte, kind, tenantID string, m *orgauth.Mail, now, expires time.Time) (*orgauth.OutboxMail, error) {
-	return seal(masterKey, kind, tenantID, m, now, expires)
+	o, err := seal(masterKey, kind, tenantID, m, now, expires)
+	if err != nil {
+		return nil, err
+	}
+	o.Recipient = token.MailRecipientMAC(masterKey, m.To)
+	return o, nil
 }
 
 // Kinds of requests: outbox entries that the worker expands into mail (see

@@ -23,8 +23,9 @@ func scanOutbox(row pgx.Row) (*orgauth.OutboxMail, error) {
 // EnqueueMail puts m in the outbox.
 func (q *queries) EnqueueMail(ctx context.Context, m *orgauth.OutboxMail) error {
 	_, err := q.db.Exec(ctx, `INSERT INTO mail_outbox (id, kind, tenant_id, sealed,
-		created_at, next_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		m.ID, m.Kind, m.TenantID, blob(m.Sealed), millis(m.CreatedAt), millis(m.NextAt), millis(m.ExpiresAt))
+		created_at, next_at, expires_at, recipient) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		m.ID, m.Kind, m.TenantID, blob(m.Sealed), millis(m.CreatedAt), millis(m.NextAt), millis(m.ExpiresAt),
+		blob(m.Recipient))
 	if isUnique(err) {
 		return orgauth.Errorf(orgauth.ECONFLICT, "the mail is queued already")
 	}
@@ -80,6 +81,17 @@ func (q *queries) MailFailed(ctx context.Context, id string, now time.Time, last
 	tag, err := q.db.Exec(ctx, `UPDATE mail_outbox SET failed_at = $1, sealed = '',
 		lease_until = 0, last_error = $2 WHERE id = $3 AND sent_at = 0 AND failed_at = 0`, millis(now), lastError, id)
 	return mustAffect("mail failed", "mail", tag, err)
+}
+
+// MailQueuedSince reports whether mail of kind to recipient was queued after since.
+func (q *queries) MailQueuedSince(ctx context.Context, kind string, recipient []byte, since time.Time) (bool, error) {
+	if len(recipient) == 0 {
+		return false, nil
+	}
+	var found bool
+	err := q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM mail_outbox
+		WHERE recipient = $1 AND kind = $2 AND created_at > $3)`, recipient, kind, millis(since)).Scan(&found)
+	return found, wrap("mail queued since", err)
 }
 
 // CountOutbox counts the outbox.

@@ -23,8 +23,9 @@ func scanOutbox(row interface{ Scan(...any) error }) (*orgauth.OutboxMail, error
 // EnqueueMail puts m in the outbox.
 func (q *queries) EnqueueMail(ctx context.Context, m *orgauth.OutboxMail) error {
 	_, err := q.write.ExecContext(ctx, `INSERT INTO mail_outbox (id, kind, tenant_id, sealed,
-		created_at, next_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Kind, m.TenantID, blob(m.Sealed), millis(m.CreatedAt), millis(m.NextAt), millis(m.ExpiresAt))
+		created_at, next_at, expires_at, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Kind, m.TenantID, blob(m.Sealed), millis(m.CreatedAt), millis(m.NextAt), millis(m.ExpiresAt),
+		blob(m.Recipient))
 	if isUnique(err) {
 		return orgauth.Errorf(orgauth.ECONFLICT, "the mail is queued already")
 	}
@@ -81,6 +82,17 @@ func (q *queries) MailFailed(ctx context.Context, id string, now time.Time, last
 	res, err := q.write.ExecContext(ctx, `UPDATE mail_outbox SET failed_at = ?, sealed = x'',
 		lease_until = 0, last_error = ? WHERE id = ? AND sent_at = 0 AND failed_at = 0`, millis(now), lastError, id)
 	return mustAffect("mail failed", "mail", res, err)
+}
+
+// MailQueuedSince reports whether mail of kind to recipient was queued after since.
+func (q *queries) MailQueuedSince(ctx context.Context, kind string, recipient []byte, since time.Time) (bool, error) {
+	if len(recipient) == 0 {
+		return false, nil
+	}
+	var found bool
+	err := q.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM mail_outbox
+		WHERE recipient = ? AND kind = ? AND created_at > ?)`, recipient, kind, millis(since)).Scan(&found)
+	return found, wrap("mail queued since", err)
 }
 
 // CountOutbox counts the outbox.

@@ -27,6 +27,7 @@ var lifecycleTests = []struct {
 	{"OutboxFailed", testOutboxFailed},
 	{"OutboxSentAfterFailed", testOutboxSentAfterFailed},
 	{"OutboxCounts", testOutboxCounts},
+	{"MailQueuedSince", testMailQueuedSince},
 	{"OutboxRollBack", testOutboxRollBack},
 	{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 	{"SystemPasswordPolicy", testSystemPasswordPolicy},
@@ -828,4 +829,43 @@ func testPasswordBlocklist(t *testing.T, s orgauth.Store) {
 	}
 	blocked(h1, false)
 	blocked(h2, true)
+}
+
+func testMailQueuedSince(t *testing.T, s orgauth.Store) {
+	ctx := t.Context()
+	alice, bob := []byte("mac-of-alice"), []byte("mac-of-bob")
+	m := outboxMail(now)
+	m.Kind, m.Recipient, m.CreatedAt = "orgs", alice, now
+	ok(t, s.EnqueueMail(ctx, m))
+	request := outboxMail(now) // no recipient, like a request
+	request.Kind = "orgs"
+	ok(t, s.EnqueueMail(ctx, request))
+
+	for _, c := range []struct {
+		name      string
+		kind      string
+		recipient []byte
+		since     time.Time
+		want      bool
+	}{
+		{"queued after since", "orgs", alice, now.Add(-time.Minute), true},
+		{"queued at since", "orgs", alice, now, false},
+		{"queued before since", "orgs", alice, now.Add(time.Millisecond), false},
+		{"another recipient", "orgs", bob, now.Add(-time.Minute), false},
+		{"another kind", "reset", alice, now.Add(-time.Minute), false},
+		{"no recipient", "orgs", nil, now.Add(-time.Minute), false},
+	} {
+		got, err := s.MailQueuedSince(ctx, c.kind, c.recipient, c.since)
+		ok(t, err)
+		if got != c.want {
+			t.Errorf("%s: MailQueuedSince = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// Sending drops the content, not the record of whom it went to.
+	ok(t, s.MailSent(ctx, m.ID, now.Add(time.Second)))
+	got, err := s.MailQueuedSince(ctx, "orgs", alice, now.Add(-time.Minute))
+	ok(t, err)
+	if !got {
+		t.Fatal("MailQueuedSince = false once the mail was sent")
+	}
 }

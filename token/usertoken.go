@@ -116,20 +116,33 @@ func userTokenMAC(masterKey []byte, purpose, id string) ([]byte, error) {
 	return m.Sum(nil)[:userTokenMACBytes], nil
 }
 
+// MailRecipientMAC returns the key under which the outbox records whom a mail
+// went to: an HMAC-SHA256, with a key derived from the master key, of the
+// normalized address. It panics if masterKey is not MasterKeySize bytes.
+func MailRecipientMAC(masterKey []byte, addr string) []byte {
+	return derivedMAC(masterKey, "orgauth mail recipient v1", orgauth.NormalizeEmail(addr))
+}
+
 // BlockedPasswordHash returns the key under which the blocklist stores pw: an
 // HMAC-SHA256 with a key derived from the master key, of pw lower-cased, so
 // that the stored list can be neither read nor tested offline without the
 // master key, and a blocked password matches in any case. It panics if
 // masterKey is not MasterKeySize bytes.
 func BlockedPasswordHash(masterKey []byte, pw string) []byte {
+	return derivedMAC(masterKey, "orgauth password blocklist v1", strings.ToLower(pw))
+}
+
+// derivedMAC is the HMAC-SHA256 of data under a key derived from masterKey for
+// info. It panics if masterKey is not MasterKeySize bytes.
+func derivedMAC(masterKey []byte, info, data string) []byte {
 	if err := checkMasterKey(masterKey); err != nil {
 		panic(err)
 	}
-	k, err := hkdf.Key(sha256.New, masterKey, nil, "orgauth password blocklist v1", sha256.Size)
+	k, err := hkdf.Key(sha256.New, masterKey, nil, info, sha256.Size)
 	if err != nil {
 		panic(err)
 	}
 	m := hmac.New(sha256.New, k)
-	m.Write([]byte(strings.ToLower(pw)))
+	m.Write([]byte(data))
 	return m.Sum(nil)
 }

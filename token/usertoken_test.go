@@ -147,3 +147,20 @@ func FuzzParseUserToken(f *testing.F) {
 		}
 	})
 }
+
+func TestMailRecipientMAC(t *testing.T) {
+	key, other := bytes.Repeat([]byte{1}, MasterKeySize), bytes.Repeat([]byte{2}, MasterKeySize)
+	a := MailRecipientMAC(key, "Pat@Example.org")
+	if !bytes.Equal(a, MailRecipientMAC(key, " pat@example.ORG ")) {
+		t.Error("the MAC depends on case or surrounding spaces")
+	}
+	if bytes.Equal(a, MailRecipientMAC(key, "pat@example.com")) {
+		t.Error("two addresses share a MAC")
+	}
+	if bytes.Equal(a, MailRecipientMAC(other, "pat@example.org")) {
+		t.Error("the MAC does not depend on the master key")
+	}
+	if len(a) != sha256.Size || bytes.Contains(a, []byte("pat")) {
+		t.Errorf("MAC %x", a)
+	}
+}
