@@ -310,3 +310,32 @@ func TestLifecycleSMTP_Outage(t *testing.T) {
 	lcReset(env, lcSMTPToken(t, lcSMTPTo(srv, emails[0])[1], lcResetPrefix), "N3w-password!").Must(t, 204)
 	env.Login("acme", emails[0], "N3w-password!")
 }
+
+// TestLifecycleSMTP_RefusedRecipientNotRecorded: a mail server that refuses a
+// recipient quotes the address in its reply; the outbox gives the mail up and
+// logs why without the address (kept otherwise only sealed or as a MAC).
+func TestLifecycleSMTP_RefusedRecipientNotRecorded(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{TLS: "starttls"})
+	env := apitest.New(t, apitest.Options{Sender: lcSMTPSender(t, srv)})
+	ten := lcSMTPTenant(t, env, srv, "acme")
+	email := "gone@acme.example.com"
+	lcSMTPUser(t, env, srv, ten, email, "G0ne-password!")
+	base := lcAwaitOutbox(t, env, "setup mail sent", func(c orgauth.OutboxCounts) bool { return c.Queued == 0 })
+
+	srv.Reject(550)
+	lcResetRequest(env, "acme", email).Must(t, 204)
+	lcAwaitOutbox(t, env, "the reset given up", func(c orgauth.OutboxCounts) bool { return c.Failed == base.Failed+1 })
+	logs := env.Logs.String()
+	var refused string
+	for line := range strings.Lines(logs) {
+		if strings.Contains(line, "mail refused for good") {
+			refused = line
+		}
+	}
+	if !strings.Contains(refused, "rejected by smtptest") || !strings.Contains(refused, "[address]") {
+		t.Fatalf("no log line of the refusal with the server's reply: %q", refused)
+	}
+	if strings.Contains(refused, email) {
+		t.Errorf("the refusal is logged with the address: %q", refused)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"time"
 
@@ -256,12 +257,31 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 		o.release(ctx, []*orgauth.OutboxMail{m})
 		return false, ctx.Err()
 	case IsPermanent(err):
-		log.ErrorContext(ctx, "mail refused for good", "err", err)
-		return false, o.Queue.MailFailed(ctx, m.ID, now, err.Error())
+		log.ErrorContext(ctx, "mail refused for good", "err", errText(err))
+		return false, o.Queue.MailFailed(ctx, m.ID, now, errText(err))
 	}
 	next := now.Add(o.retryDelay(m.Attempts))
-	log.WarnContext(ctx, "mail not sent; will retry", "err", err, "next", next)
-	return false, o.Queue.MailRetry(ctx, m.ID, next, err.Error())
+	log.WarnContext(ctx, "mail not sent; will retry", "err", errText(err), "next", next)
+	return false, o.Queue.MailRetry(ctx, m.ID, next, errText(err))
+}
+
+// addressLike matches what looks like a mail address in an error message.
+var addressLike = regexp.MustCompile(`[^\s<>()\[\]"',;:]+@[^\s<>()\[\]"',;:]+`)
+
+// maxErrText bounds the error text an outbox row keeps.
+const maxErrText = 300
+
+// errText is the message of a sending error as the outbox row and the log keep
+// it: mail servers quote the recipient in their replies ("550 5.1.1
+// <pat@example.org>: no such user"), and the address is otherwise kept only
+// sealed or as a keyed MAC, so it is replaced; and it is cut to maxErrText
+// bytes.
+func errText(err error) string {
+	s := addressLike.ReplaceAllString(err.Error(), "[address]")
+	if len(s) > maxErrText {
+		s = strings.ToValidUTF8(s[:maxErrText], "") + "…"
+	}
+	return s
 }
 
 // expand hands a claimed request to Expand and records a failure.

@@ -368,7 +368,8 @@ func (c *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	code := c.s.reject
 	c.s.mu.Unlock()
 	if code != 0 {
-		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: "rejected by smtptest"}
+		// Quoting the recipient, as real servers do ("550 5.1.1 <x@y>: ...").
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: "<" + to + ">: rejected by smtptest"}
 	}
 	c.to = append(c.to, to)
 	return nil
