@@ -7,8 +7,9 @@ import (
 	"github.com/orgauth/orgauth"
 )
 
-// GarbageCollect deletes sessions, user tokens and sent or given-up mail that
-// ended by c.Now, walking each table's primary key in windows of c.Batch rows.
+// GarbageCollect deletes the sessions and user tokens that ended by c.Now and
+// the mail sent or given up c.KeepMail before it, walking each table's primary
+// key in windows of c.Batch rows.
 func (q *queries) GarbageCollect(ctx context.Context, c orgauth.Collect) (orgauth.Collected, error) {
 	now := millis(c.Now)
 	mailBefore := millis(c.Now.Add(-c.KeepMail))
