@@ -37,7 +37,8 @@ type OutboxMail struct {
 	FailedAt  time.Time // zero unless given up
 	// Recipient is a keyed MAC of the address (token.MailRecipientMAC), so
 	// that mail recently queued to an address can be found without the store
-	// holding the address in the clear; empty for requests.
+	// holding the address in the clear. Set only for mail limited per address
+	// (the organizations list); empty otherwise.
 	Recipient []byte
 }
 

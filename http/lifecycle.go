@@ -51,6 +51,11 @@ func (s *Server) queueMail(ctx context.Context, tx orgauth.Queries, kind, tenant
 	if err != nil {
 		return err
 	}
+	if kind == mail.KindOrgs {
+		// Only the mail limited per address records whom it went to (as a
+		// MAC): other rows cannot be linked to one mailbox without the master key.
+		o.Recipient = token.MailRecipientMAC(s.masterKey, addr)
+	}
 	return tx.EnqueueMail(ctx, o)
 }
 

@@ -19,12 +19,7 @@ import (
 // message is sealed with masterKey and bound to the entry's id, since the links
 // it carries are credentials that the store otherwise keeps only as hashes.
 func Seal(masterKey []byte, kind, tenantID string, m *orgauth.Mail, now, expires time.Time) (*orgauth.OutboxMail, error) {
-	o, err := seal(masterKey, kind, tenantID, m, now, expires)
-	if err != nil {
-		return nil, err
-	}
-	o.Recipient = token.MailRecipientMAC(masterKey, m.To)
-	return o, nil
+	return seal(masterKey, kind, tenantID, m, now, expires)
 }
 
 // Kinds of requests: outbox entries that the worker expands into mail (see
@@ -230,8 +225,10 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 	log := o.Log.With("mail", m.ID, "kind", m.Kind, "attempt", m.Attempts)
 	now := o.Now()
 	if !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt) {
-		log.WarnContext(ctx, "mail expired before it could be sent", "last_error", m.LastError)
-		return false, o.Queue.MailFailed(ctx, m.ID, now, "expired: "+m.LastError)
+		// scrub again: rows from before errText kept the server's reply as it was.
+		last := scrub(m.LastError, "")
+		log.WarnContext(ctx, "mail expired before it could be sent", "last_error", last)
+		return false, o.Queue.MailFailed(ctx, m.ID, now, scrub("expired: "+last, ""))
 	}
 	if IsRequest(m) {
 		return false, o.expand(ctx, log, m)
@@ -257,27 +254,36 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 		o.release(ctx, []*orgauth.OutboxMail{m})
 		return false, ctx.Err()
 	case IsPermanent(err):
-		log.ErrorContext(ctx, "mail refused for good", "err", errText(err))
-		return false, o.Queue.MailFailed(ctx, m.ID, now, errText(err))
+		why := scrub(err.Error(), msg.To)
+		log.ErrorContext(ctx, "mail refused for good", "err", why)
+		return false, o.Queue.MailFailed(ctx, m.ID, now, why)
 	}
+	why := scrub(err.Error(), msg.To)
 	next := now.Add(o.retryDelay(m.Attempts))
-	log.WarnContext(ctx, "mail not sent; will retry", "err", errText(err), "next", next)
-	return false, o.Queue.MailRetry(ctx, m.ID, next, errText(err))
+	log.WarnContext(ctx, "mail not sent; will retry", "err", why, "next", next)
+	return false, o.Queue.MailRetry(ctx, m.ID, next, why)
 }
 
-// addressLike matches what looks like a mail address in an error message.
-var addressLike = regexp.MustCompile(`[^\s<>()\[\]"',;:]+@[^\s<>()\[\]"',;:]+`)
+// addressLike matches what looks like a mail address in an error message,
+// with a domain of labels or an address literal ("pat@[192.0.2.1]").
+var addressLike = regexp.MustCompile(`[^\s<>()\[\]",;:]+@(?:\[[^\]\s]*\]|[^\s<>()\[\]"',;:]+)`)
 
 // maxErrText bounds the error text an outbox row keeps.
 const maxErrText = 300
 
-// errText is the message of a sending error as the outbox row and the log keep
-// it: mail servers quote the recipient in their replies ("550 5.1.1
-// <pat@example.org>: no such user"), and the address is otherwise kept only
-// sealed or as a keyed MAC, so it is replaced; and it is cut to maxErrText
-// bytes.
-func errText(err error) string {
-	s := addressLike.ReplaceAllString(err.Error(), "[address]")
+// scrub is the text of a sending error (or an older row's) as the outbox row
+// and the log keep it. Mail servers quote the recipient in their replies
+// ("550 5.1.1 <pat@example.org>: no such user") and the SMTP library adds it
+// too, while the address is otherwise kept only sealed or as a keyed MAC; so
+// to, the recipient when known, and anything else that looks like an address
+// are replaced. It is cut to maxErrText bytes, valid UTF-8 without NULs, as a
+// PostgreSQL text column takes it.
+func scrub(s, to string) string {
+	if to != "" {
+		s = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(to)).ReplaceAllString(s, "[address]")
+	}
+	s = addressLike.ReplaceAllString(s, "[address]")
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	if len(s) > maxErrText {
 		s = strings.ToValidUTF8(s[:maxErrText], "") + "…"
 	}

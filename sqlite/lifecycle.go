@@ -91,7 +91,8 @@ func (q *queries) MailQueuedSince(ctx context.Context, kind string, recipient []
 	}
 	var found bool
 	err := q.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM mail_outbox
-		WHERE recipient = ? AND kind = ? AND created_at > ?)`, recipient, kind, millis(since)).Scan(&found)
+		WHERE recipient = ? AND recipient <> x'' AND kind = ? AND created_at > ?)`,
+		recipient, kind, millis(since)).Scan(&found) // the repeated condition lets SQLite use the partial index
 	return found, wrap("mail queued since", err)
 }
 
