@@ -93,8 +93,14 @@ func checkTargets(rep *report, prev *report) []check {
 				continue
 			}
 			ratio := r.RPS / raw
+			cpu := ""
+			if rawCPU := rawCPUms(rep); rawCPU > 0 && r.CPUms > 0 {
+				// What the server adds, in CPU: the target's "under 5%".
+				cpu = fmt.Sprintf("; server CPU %.2f ms per sign-in vs %.2f ms per raw verification, %+.1f%%",
+					r.CPUms, rawCPU, (r.CPUms/rawCPU-1)*100)
+			}
 			add(fmt.Sprintf("sign-in at %d conns: >= 0.95x raw verifications/s", r.Conns), ratio >= 0.95,
-				"%.3fx (%.1f vs %.1f /s, raw = mean of %d measurements)", ratio, r.RPS, raw, n)
+				"%.3fx (%.1f vs %.1f /s, raw = mean of %d measurements%s)", ratio, r.RPS, raw, n, cpu)
 			add(fmt.Sprintf("sign-in at %d conns: no errors", r.Conns), r.Errors == 0, "%d errors", r.Errors)
 		}
 	}
@@ -207,6 +213,22 @@ func rawRate(rep *report) (float64, int) {
 		return 0, 0
 	}
 	return sum / float64(n), n
+}
+
+// rawCPUms returns the mean CPU time per raw verification of rep, or 0.
+func rawCPUms(rep *report) float64 {
+	var sum float64
+	n := 0
+	for _, r := range rep.Results {
+		if r.Scenario == scRawHash && r.CPUms > 0 {
+			sum += r.CPUms
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
 }
 
 // factor returns how many times the larger of a and b is the smaller.
