@@ -43,20 +43,21 @@ func (q *mailQueue) EnqueueMail(ctx context.Context, m *orgauth.OutboxMail) erro
 // queueMail composes the mail of kind to addr and queues it in tx, to be given
 // up at expires.
 func (s *Server) queueMail(ctx context.Context, tx orgauth.Queries, kind, tenantID, addr string, data any, expires time.Time) error {
-	m, err := mail.Compose(kind, addr, data)
+	o, err := s.sealMail(kind, tenantID, addr, data, expires)
 	if err != nil {
 		return err
-	}
-	o, err := mail.Seal(s.masterKey, kind, tenantID, m, s.cfg.Now(), expires)
-	if err != nil {
-		return err
-	}
-	if kind == mail.KindOrgs {
-		// Only the mail limited per address records whom it went to (as a
-		// MAC): other rows cannot be linked to one mailbox without the master key.
-		o.Recipient = token.MailRecipientMAC(s.masterKey, addr)
 	}
 	return tx.EnqueueMail(ctx, o)
+}
+
+// sealMail composes the mail of kind to addr and makes its outbox entry, to be
+// given up at expires.
+func (s *Server) sealMail(kind, tenantID, addr string, data any, expires time.Time) (*orgauth.OutboxMail, error) {
+	m, err := mail.Compose(kind, addr, data)
+	if err != nil {
+		return nil, err
+	}
+	return mail.Seal(s.masterKey, kind, tenantID, m, s.cfg.Now(), expires)
 }
 
 // invite makes a fresh activation token for u (superseding older ones) and
@@ -202,14 +203,21 @@ func (s *Server) ExpandMailRequest(ctx context.Context, o *orgauth.OutboxMail, r
 				return nil
 			}
 			// Many client addresses asking for one address's list get one mail
-			// a minute: a mailbox cannot be flooded through this endpoint.
+			// a minute: a mailbox cannot be flooded through this endpoint. Only
+			// this mail records whom it went to (as a MAC), so other rows cannot
+			// be linked to one mailbox without the master key.
 			addr := accounts[0].user.Email
-			now := s.cfg.Now()
-			recent, err := tx.MailQueuedSince(ctx, mail.KindOrgs, token.MailRecipientMAC(s.masterKey, addr), now.Add(-orgsMailGap))
+			rcpt, now := token.MailRecipientMAC(s.masterKey, addr), s.cfg.Now()
+			recent, err := tx.MailQueuedSince(ctx, mail.KindOrgs, rcpt, now.Add(-orgsMailGap))
 			if err != nil || recent {
 				return err
 			}
-			return s.queueMail(ctx, tx, mail.KindOrgs, "", addr, data, now.Add(orgsMailTTL))
+			o, err := s.sealMail(mail.KindOrgs, "", addr, data, now.Add(orgsMailTTL))
+			if err != nil {
+				return err
+			}
+			o.Recipient = rcpt
+			return tx.EnqueueMail(ctx, o)
 		}
 		return fmt.Errorf("mail request of unknown kind %q", o.Kind)
 	})

@@ -225,10 +225,10 @@ func (o *Outbox) deliver(ctx context.Context, m *orgauth.OutboxMail) (bool, erro
 	log := o.Log.With("mail", m.ID, "kind", m.Kind, "attempt", m.Attempts)
 	now := o.Now()
 	if !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt) {
-		// scrub again: rows from before errText kept the server's reply as it was.
-		last := scrub(m.LastError, "")
-		log.WarnContext(ctx, "mail expired before it could be sent", "last_error", last)
-		return false, o.Queue.MailFailed(ctx, m.ID, now, scrub("expired: "+last, ""))
+		// Scrubbed again: rows from before scrub kept the server's reply as it was.
+		why := scrub("expired: "+m.LastError, "")
+		log.WarnContext(ctx, "mail expired before it could be sent", "last_error", why)
+		return false, o.Queue.MailFailed(ctx, m.ID, now, why)
 	}
 	if IsRequest(m) {
 		return false, o.expand(ctx, log, m)
