@@ -108,6 +108,20 @@ type Deps struct {
 	Bus       Bus // nil for a single instance
 }
 
+// settingsTTL is how long the caches of tenant-wide settings (tenants, the password
+// policy in force, social login choices) keep an entry. Every sign-in reads them,
+// and they change rarely. With other instances (a bus), 5 seconds bounds how long
+// a change whose invalidation was lost goes unseen. Alone, every change goes
+// through this instance, which drops the entries it makes stale at once, so the
+// entries live for 10 minutes: only to bound the memory of tenants no longer used.
+// The sqlite store serves one instance: serve refuses a second on the same file.
+func settingsTTL(bus Bus) time.Duration {
+	if bus != nil {
+		return 5 * time.Second
+	}
+	return 10 * time.Minute
+}
+
 // NewServer returns the HTTP handler of the whole API.
 func NewServer(cfg Config, d Deps) *Server {
 	cfg.defaults()
@@ -122,8 +136,9 @@ func NewServer(cfg Config, d Deps) *Server {
 		s.origin = u.Scheme + "://" + u.Host
 	}
 	now := cfg.Now
-	s.tenants = newCache[string, *orgauth.Tenant](100_000, 5*time.Second, now)
-	s.tenantIDs = newCache[string, *orgauth.Tenant](100_000, 5*time.Second, now)
+	settings := settingsTTL(d.Bus)
+	s.tenants = newCache[string, *orgauth.Tenant](100_000, settings, now)
+	s.tenantIDs = newCache[string, *orgauth.Tenant](100_000, settings, now)
 	s.sessions = newCache[string, *orgauth.Session](200_000, 5*time.Second, now)
 	s.users = newCache[string, *orgauth.User](200_000, 5*time.Second, now)
 	s.apiKeys = newCache[string, *orgauth.APIKey](100_000, 5*time.Second, now)
@@ -132,11 +147,11 @@ func NewServer(cfg Config, d Deps) *Server {
 	// refresh makes one) would only hold memory.
 	s.verified = newCache[string, token.Claims](8192, time.Hour, now)
 	s.grantCache = newCache[string, grant](200_000, 5*time.Second, now)
-	s.policies = newCache[string, *orgauth.PasswordPolicy](100_000, 5*time.Second, now)
+	s.policies = newCache[string, *orgauth.PasswordPolicy](100_000, settings, now)
 	s.tenantN.Store(-1)
 	s.authLimit = newLimiter(cfg.AuthRate, cfg.AuthBurst, now)
 	s.resetLimit = newLimiter(cfg.ResetRate, cfg.ResetBurst, now)
-	s.sso = newSSOState(d.MasterKey, now)
+	s.sso = newSSOState(d.MasterKey, settings, now)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {

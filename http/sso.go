@@ -58,15 +58,15 @@ type ssoConn struct {
 	conn    connector
 }
 
-func newSSOState(masterKey []byte, now func() time.Time) *ssoState {
+func newSSOState(masterKey []byte, ttl time.Duration, now func() time.Time) *ssoState {
 	derive := func(purpose string) []byte {
 		m := hmac.New(sha256.New, masterKey)
 		m.Write([]byte("orgauth sso " + purpose))
 		return m.Sum(nil)
 	}
 	return &ssoState{
-		apps:    newCache[string, *ssoCatalogue](1, 5*time.Second, now),
-		tenants: newCache[string, *orgauth.TenantSSOLogins](100_000, 5*time.Second, now),
+		apps:    newCache[string, *ssoCatalogue](1, ttl, now),
+		tenants: newCache[string, *orgauth.TenantSSOLogins](100_000, ttl, now),
 		pkceKey: derive("pkce"), nonceKy: derive("nonce"),
 		conns: map[string]ssoConn{},
 	}

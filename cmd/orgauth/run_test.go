@@ -407,3 +407,21 @@ func TestSpecChecker(t *testing.T) {
 		t.Error("CheckResponse accepted an error answer that is not the Palette error shape")
 	}
 }
+
+// TestOneInstancePerSQLiteDatabase starts serve twice on one data directory: the
+// second refuses to start, saying why, and once the first has stopped a new one
+// starts. One instance writes an SQLite database, which its caches rely on.
+func TestOneInstancePerSQLiteDatabase(t *testing.T) {
+	env := testEnv(t.TempDir())
+	env["ORGAUTH_ADMIN_PASSWORD"] = "Adm1n-secret-pass!"
+	first := startServe(t, env)
+	err, _, _ := runOnce(t, env, "serve")
+	if err == nil || !strings.Contains(err.Error(), "another orgauth is serving the SQLite database") {
+		t.Fatalf("second serve on the same SQLite database: %v", err)
+	}
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	again := startServe(t, env)
+	again.login("system", "ops@example.com", "Adm1n-secret-pass!")
+}

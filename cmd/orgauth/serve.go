@@ -47,6 +47,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	// One instance serves an SQLite database: it alone writes it, so its caches
+	// see every change (see http.settingsTTL). Several instances need PostgreSQL.
+	if dsn, isSQLite := sqliteDSN(cfg); isSQLite {
+		unlock, err := lockSQLite(dsn)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
@@ -284,23 +293,33 @@ type store interface {
 // openStore opens the configured database: PostgreSQL for a postgres:// URL, else
 // a SQLite file.
 func openStore(ctx context.Context, cfg *config) (store, error) {
-	dsn := cfg.DatabaseURL
-	switch {
-	case dsn == "":
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, err
-		}
-		dsn = filepath.Join(cfg.DataDir, "orgauth.db")
-	case strings.HasPrefix(dsn, "sqlite://"):
-		dsn = strings.TrimPrefix(dsn, "sqlite://")
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	dsn, isSQLite := sqliteDSN(cfg)
+	if !isSQLite {
 		db, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			return nil, fmt.Errorf("ORGAUTH_DATABASE_URL: %w", err)
 		}
 		return db, nil
 	}
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
 	return sqlite.Open(ctx, dsn)
+}
+
+// sqliteDSN returns the SQLite data source of cfg and true, or its PostgreSQL URL
+// and false.
+func sqliteDSN(cfg *config) (string, bool) {
+	dsn := cfg.DatabaseURL
+	switch {
+	case dsn == "":
+		return filepath.Join(cfg.DataDir, "orgauth.db"), true
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return dsn, false
+	}
+	return strings.TrimPrefix(dsn, "sqlite://"), true
 }
 
 // loadMasterKey returns the configured master key, or the one kept in the data
