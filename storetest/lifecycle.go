@@ -759,6 +759,13 @@ func testPasswordRemindersTenantPolicy(t *testing.T, s orgauth.Store) {
 	wantDue(t, "at now", got, plainUser, l56)
 	checkReminder(t, got[l56.ID], l56, l56.PasswordChangedAt.Add(60*day), time.Time{})
 	checkReminder(t, got[plainUser.ID], plainUser, plainUser.PasswordChangedAt.Add(30*day), time.Time{})
+	// When the system's policy sends no reminders, the tenants whose own policy
+	// does still get theirs (the store then reads only their users).
+	off := reminderPolicy(0)
+	off.FirstReminderDays = 0
+	wantDue(t, "system policy without reminders", due(t, s, off, now, 100), l56)
+	off.ExpiryDays = 0
+	wantDue(t, "system policy without expiry", due(t, s, off, now, 100), l56)
 
 	// The tenant's ReminderEveryDays applies to its users, sys's to the others.
 	for _, u := range []*orgauth.User{plainUser, l56} {
