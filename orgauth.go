@@ -6,6 +6,7 @@ package orgauth
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -189,10 +190,16 @@ func (m StringMatch) IsZero() bool {
 	return m.Eq == "" && m.Ne == "" && m.Contains == "" && m.BeginsWith == ""
 }
 
-// NewID returns a new random object id: 24 lower-case hex characters (96 bits).
+// NewID returns a new object id: 24 lower-case hex characters in the layout of a
+// MongoDB ObjectID, as Palette's uids are: 4 bytes of Unix time in seconds, then 8
+// random bytes. Ids made in a later second sort after, so the rows of the tables
+// that only grow (sessions, audit records, mail) are appended to their primary key
+// index instead of landing on a random page of it. An id is a name, never a
+// secret: tokens and keys carry their own random secrets.
 func NewID() string {
 	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	binary.BigEndian.PutUint32(b[:4], uint32(time.Now().Unix()))
+	if _, err := rand.Read(b[4:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return hex.EncodeToString(b[:])
