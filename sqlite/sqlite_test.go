@@ -104,6 +104,7 @@ func TestPragmas(t *testing.T) {
 		{db.write, "foreign_keys", "1"},
 		{db.write, "busy_timeout", "10000"},
 		{db.write, "synchronous", "1"},
+		{db.write, "cache_size", "-2000"},
 		{db.read, "foreign_keys", "1"},
 		{db.read, "busy_timeout", "10000"},
 		{db.read, "query_only", "1"},
@@ -115,6 +116,29 @@ func TestPragmas(t *testing.T) {
 		if got != c.want {
 			t.Errorf("PRAGMA %s = %s, want %s", c.pragma, got, c.want)
 		}
+	}
+}
+
+// TestWritesRunToTheirEnd checks that a write transaction that has begun
+// commits even when its context ends midway, and that one whose context has
+// already ended does not begin.
+func TestWritesRunToTheirEnd(t *testing.T) {
+	db := openTest(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	err := db.Update(ctx, func(tx orgauth.Queries) error {
+		cancel()
+		return tx.CreateTenant(ctx, &orgauth.Tenant{ID: orgauth.NewID(), Name: "midway", Email: "a@midway.example", Active: true})
+	})
+	if err != nil {
+		t.Fatalf("Update whose context ended midway: %v", err)
+	}
+	if _, err := db.TenantByName(t.Context(), "midway"); err != nil {
+		t.Fatalf("the tenant written after the cancellation: %v", err)
+	}
+	ran := false
+	err = db.Update(ctx, func(orgauth.Queries) error { ran = true; return nil })
+	if err != context.Canceled || ran {
+		t.Fatalf("Update with an ended context: %v, ran %v", err, ran)
 	}
 }
 
