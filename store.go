@@ -179,6 +179,11 @@ type TenantQueries interface {
 	ReserveLoginAttempt(ctx context.Context, userID string, max int, lock time.Duration, now time.Time) (bool, error)
 	// LoginSucceeded resets the failure counter and lock and records the sign-in time.
 	LoginSucceeded(ctx context.Context, userID string, now time.Time) error
+	// PasswordLoginSucceeded is ReserveLoginAttempt and LoginSucceeded in one step,
+	// for an attempt whose password matched: unless the account is locked at now,
+	// it clears the failure counter and lock, records the sign-in time and returns
+	// true; a locked account gets false and nothing is written.
+	PasswordLoginSucceeded(ctx context.Context, userID string, now time.Time) (bool, error)
 
 	// CreateSession inserts s.
 	CreateSession(ctx context.Context, s *Session) error

@@ -78,15 +78,12 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	return s.answerToken(w, r, tok, setCookie)
 }
 
-// openSession records, in tx, a successful sign-in of u (password or social):
-// the failure count is cleared, a new session created and the audit record
-// written.
+// openSession records, in tx, a successful sign-in of u (password or social)
+// whose success the caller has recorded on the user: a new session is created
+// and the audit record written.
 func (s *Server) openSession(ctx context.Context, r *http.Request, tx orgauth.Queries, t *orgauth.Tenant, u *orgauth.User) (*orgauth.Session, *orgauth.AuditRecord, error) {
 	now := s.cfg.Now()
 	tq := tx.InTenant(t.ID)
-	if err := tq.LoginSucceeded(ctx, u.ID, now); err != nil {
-		return nil, nil, err
-	}
 	sess := &orgauth.Session{
 		ID: orgauth.NewID(), TenantID: t.ID, UserID: u.ID,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax),
@@ -109,12 +106,12 @@ func (s *Server) signedIn(w http.ResponseWriter, t *orgauth.Tenant, u *orgauth.U
 
 // checkPassword finds the user of email in tenant t and checks the password. Every
 // failure costs one password hash and gives the same error, so neither the answer
-// nor its timing tells whether the account exists. The attempt is counted after
-// the hash is computed but before its result is used: only an attempt the store
-// admits (atomically, one at a time) can succeed, so concurrent guesses cannot get
-// past the lockout, and an attempt refused for load (ErrBusy) is no failure.
-// When the attempt succeeds, then (if not nil) runs in the transaction that
-// counted it.
+// nor its timing tells whether the account exists. The attempt goes to the store
+// after the hash is computed but before its result is used: only an attempt the
+// store admits (atomically, one at a time: counted, or for the right password
+// admitted unless locked) can succeed, so concurrent guesses cannot get past the
+// lockout, and an attempt refused for load (ErrBusy) is no failure. When the
+// attempt succeeds, then (if not nil) runs in the same transaction.
 func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, password string, then func(tx orgauth.Queries, u *orgauth.User) error) (*orgauth.User, error) {
 	fail := func() (*orgauth.User, error) {
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
@@ -141,10 +138,16 @@ func (s *Server) checkPassword(ctx context.Context, t *orgauth.Tenant, email, pa
 	}
 	var ok bool
 	err = s.store.Update(ctx, func(tx orgauth.Queries) error {
+		tq := tx.InTenant(t.ID)
 		var err error
-		ok, err = tx.InTenant(t.ID).ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
-		if err != nil || !ok || !match || !u.Active() || then == nil {
+		if !match || !u.Active() || then == nil {
+			ok, err = tq.ReserveLoginAttempt(ctx, u.ID, maxFailures, lockFor, s.cfg.Now())
 			return err // a refused attempt stays counted
+		}
+		// The right password of an active user: admitted unless the account is
+		// locked, and the failure count cleared, in one statement.
+		if ok, err = tq.PasswordLoginSucceeded(ctx, u.ID, s.cfg.Now()); err != nil || !ok {
+			return err
 		}
 		return then(tx, u)
 	})

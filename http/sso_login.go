@@ -188,6 +188,11 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
+		// A social sign-in is no password attempt: it clears the failure count
+		// and lock the password attempts left.
+		if err := tx.InTenant(t.ID).LoginSucceeded(ctx, u.ID, now); err != nil {
+			return err
+		}
 		var err error
 		sess, rec, err = s.openSession(ctx, r, tx, t, u)
 		return err

@@ -397,6 +397,27 @@ func (tq *tenantQueries) ReserveLoginAttempt(ctx context.Context, userID string,
 	return reserved, nil
 }
 
+// PasswordLoginSucceeded admits a sign-in whose password matched unless the
+// account is locked, in one round trip.
+func (tq *tenantQueries) PasswordLoginSucceeded(ctx context.Context, userID string, now time.Time) (bool, error) {
+	var admitted, exists bool
+	err := tq.q.db.QueryRow(ctx, `WITH success AS (
+			UPDATE users SET failed_logins = 0, locked_until = 0, last_sign_in = $1::bigint
+			WHERE tenant_id = $2 AND id = $3 AND locked_until <= $1::bigint
+			RETURNING 1
+		)
+		SELECT EXISTS (SELECT 1 FROM success),
+			EXISTS (SELECT 1 FROM users WHERE tenant_id = $2 AND id = $3)`,
+		millis(now), tq.tenant, userID).Scan(&admitted, &exists)
+	if err != nil {
+		return false, wrap("password login succeeded", err)
+	}
+	if !admitted && !exists {
+		return false, notFound("user")
+	}
+	return admitted, nil
+}
+
 // LoginSucceeded resets the failure counter and lock and records the sign-in.
 func (tq *tenantQueries) LoginSucceeded(ctx context.Context, userID string, now time.Time) error {
 	tag, err := tq.q.db.Exec(ctx, `UPDATE users SET failed_logins = 0,

@@ -416,6 +416,27 @@ func (tq *tenantQueries) ReserveLoginAttempt(ctx context.Context, userID string,
 	return ok, wrap("reserve login attempt", err)
 }
 
+// PasswordLoginSucceeded admits a sign-in whose password matched unless the
+// account is locked, in one statement.
+func (tq *tenantQueries) PasswordLoginSucceeded(ctx context.Context, userID string, now time.Time) (bool, error) {
+	res, err := tq.q.write.ExecContext(ctx, `UPDATE users SET failed_logins = 0,
+		locked_until = 0, last_sign_in = ?
+		WHERE tenant_id = ? AND id = ? AND locked_until <= ?`, millis(now), tq.tenant, userID, millis(now))
+	if err != nil {
+		return false, wrap("password login succeeded", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, wrap("password login succeeded", err)
+	}
+	var exists int
+	err = tq.q.write.QueryRowContext(ctx, `SELECT count(*) FROM users
+		WHERE tenant_id = ? AND id = ?`, tq.tenant, userID).Scan(&exists)
+	if err == nil && exists == 0 {
+		return false, notFound("user")
+	}
+	return false, wrap("password login succeeded", err)
+}
+
 // LoginSucceeded resets the failure counter and lock and records the sign-in.
 func (tq *tenantQueries) LoginSucceeded(ctx context.Context, userID string, now time.Time) error {
 	res, err := tq.q.write.ExecContext(ctx, `UPDATE users SET failed_logins = 0,

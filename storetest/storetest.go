@@ -465,6 +465,8 @@ func testUserNotFound(t *testing.T, s orgauth.Store) {
 	wantCode(t, q.DeleteUser(ctx, orgauth.NewID()), orgauth.ENOTFOUND)
 	wantCode(t, q.SetPassword(ctx, orgauth.NewID(), "h", now), orgauth.ENOTFOUND)
 	wantCode(t, q.LoginSucceeded(ctx, orgauth.NewID(), now), orgauth.ENOTFOUND)
+	_, err = q.PasswordLoginSucceeded(ctx, orgauth.NewID(), now)
+	wantCode(t, err, orgauth.ENOTFOUND)
 	_, err = q.ReserveLoginAttempt(ctx, orgauth.NewID(), 5, time.Minute, now)
 	wantCode(t, err, orgauth.ENOTFOUND)
 	users, err := s.UsersByEmail(ctx, "nobody@example.com")
@@ -906,6 +908,8 @@ func testTenantIsolation(t *testing.T, s orgauth.Store) {
 	_, err = qa.ReserveLoginAttempt(ctx, ub.ID, 1, time.Hour, now)
 	notFound("ReserveLoginAttempt", err)
 	notFound("LoginSucceeded", qa.LoginSucceeded(ctx, ub.ID, now.Add(time.Hour)))
+	_, err = qa.PasswordLoginSucceeded(ctx, ub.ID, now)
+	notFound("PasswordLoginSucceeded", err)
 	notFound("CreateSession", qa.CreateSession(ctx, &orgauth.Session{ID: orgauth.NewID(),
 		UserID: ub.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	_, err = qa.Session(ctx, sb.ID)
@@ -1046,6 +1050,34 @@ func testReserveLoginAttempt(t *testing.T, s orgauth.Store) {
 	// A success also clears a lock.
 	ok(t, q.LoginSucceeded(ctx, u.ID, later))
 	reserve(later, true)
+
+	// PasswordLoginSucceeded clears the count like LoginSucceeded...
+	admit := func(at time.Time, want bool) {
+		t.Helper()
+		got, err := q.PasswordLoginSucceeded(ctx, u.ID, at)
+		ok(t, err)
+		if got != want {
+			t.Fatalf("PasswordLoginSucceeded at %v = %v, want %v", at, got, want)
+		}
+	}
+	admit(later, true)
+	if got := user(); got.FailedLogins != 0 || !got.LockedUntil.IsZero() || !sameTime(got.LastSignIn, later) {
+		t.Fatalf("after PasswordLoginSucceeded: %+v", got)
+	}
+	// ...but refuses a locked account, and writes nothing then.
+	for range max {
+		reserve(later, true)
+	}
+	locked := user()
+	admit(later.Add(lock-time.Millisecond), false)
+	if got := user(); got.FailedLogins != locked.FailedLogins || !sameTime(got.LockedUntil, locked.LockedUntil) || !sameTime(got.LastSignIn, later) {
+		t.Fatalf("PasswordLoginSucceeded on a locked account wrote: %+v", got)
+	}
+	// Once the lock has passed, the right password gets in and clears it.
+	admit(later.Add(lock), true)
+	if got := user(); got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
+		t.Fatalf("after the lock passed: %+v", got)
+	}
 }
 
 func testReserveLoginAttemptConcurrent(t *testing.T, s orgauth.Store) {
