@@ -47,8 +47,9 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	if t == nil && err == nil {
 		return orgauth.Errorf(orgauth.EINVALID, "org is required: this deployment has several organizations")
 	}
-	// The counted attempt, the session and the audit record commit together: one
-	// write transaction per sign-in.
+	// The attempt (counted, or for the right password admitted and the count
+	// cleared), the session and the audit record commit together: one write
+	// transaction per sign-in.
 	ctx := r.Context()
 	var pol *orgauth.PasswordPolicy
 	if t != nil {
@@ -60,7 +61,7 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	var rec *orgauth.AuditRecord
 	u, err := s.checkPassword(ctx, t, in.EmailID, in.Password, func(tx orgauth.Queries, u *orgauth.User) error {
 		// A right but expired password opens no session, and the rollback
-		// leaves the attempt uncounted.
+		// leaves the user's failure count as it was.
 		if err := s.checkExpiry(pol, u); err != nil {
 			return err
 		}

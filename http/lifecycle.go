@@ -463,6 +463,7 @@ func (s *Server) passwordPolicy(ctx context.Context, tenantID string) (*orgauth.
 	if p, ok := s.policies.get(tenantID); ok {
 		return p, nil
 	}
+	gen := s.policies.gen() // a change made while this reads is not overwritten
 	p, err := s.store.InTenant(tenantID).PasswordPolicy(ctx)
 	if isNotFound(err) {
 		p, err = s.store.SystemPasswordPolicy(ctx)
@@ -470,7 +471,7 @@ func (s *Server) passwordPolicy(ctx context.Context, tenantID string) (*orgauth.
 	if err != nil {
 		return nil, err
 	}
-	s.policies.put(tenantID, p, time.Time{})
+	s.policies.putAt(tenantID, p, time.Time{}, gen)
 	return p, nil
 }
 

@@ -105,7 +105,7 @@ type Deps struct {
 	Outbox    Outbox // the mail worker, kicked when a request queued mail
 	MasterKey []byte
 	Log       *slog.Logger
-	Bus       Bus // nil for a single instance
+	Bus       Bus // nil promises a single instance: no other writes the store (see settingsTTL)
 }
 
 // settingsTTL is how long the caches of tenant-wide settings (tenants, the password

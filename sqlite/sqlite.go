@@ -87,7 +87,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", dsn, err)
 	}
-	db := &DB{read: read, write: write, readStmts: newStmts(read, false), writeStmts: newStmts(write, true)}
+	db := &DB{read: read, write: write, readStmts: newStmts(read), writeStmts: newStmts(write)}
 	db.queries = queries{read: db.readStmts, write: db.writeStmts, begin: write}
 	return db, nil
 }
@@ -134,14 +134,19 @@ func (db *DB) Update(ctx context.Context, fn func(tx orgauth.Queries) error) err
 	return err
 }
 
-// transact runs fn in a transaction of db and commits it if fn succeeds. A
-// transaction that has begun runs to its end whatever becomes of ctx (see
-// uncancelled).
+// transact runs fn in a transaction of db and commits it if fn succeeds. Waiting
+// for a connection ends with ctx; a transaction that has begun runs to its end
+// whatever becomes of ctx (see uncancelled).
 func transact(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer conn.Close()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(uncancelled(ctx), nil)
+	tx, err := conn.BeginTx(uncancelled(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
@@ -170,31 +175,20 @@ const maxStmts = 256
 // it: parsing costs as much as a lookup by primary key. It is safe for concurrent
 // use.
 type stmts struct {
-	db     *sql.DB
-	writes bool // the write pool: statements run uncancelled
-	mu     sync.Mutex
-	m      map[string]*sql.Stmt
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
 }
 
-func newStmts(db *sql.DB, writes bool) *stmts {
-	return &stmts{db: db, writes: writes, m: map[string]*sql.Stmt{}}
-}
+func newStmts(db *sql.DB) *stmts { return &stmts{db: db, m: map[string]*sql.Stmt{}} }
 
-// uncancelled returns ctx without its cancellation, for writes. A write takes
-// microseconds, and one the client stops waiting for is better finished than
-// rolled back: the outcome is the same whenever the client went. Without a
-// cancellable context the driver and database/sql start no goroutine per
-// statement to watch it, which was a tenth of the CPU of a sign-in's write
-// transaction.
+// uncancelled returns ctx without its cancellation, for the statements of a write
+// transaction that has begun. They take microseconds, and a transaction the
+// client stops waiting for is better finished than rolled back: the outcome is
+// the same whenever the client went. Without a cancellable context the driver and
+// database/sql start no goroutine per statement to watch it, which was a tenth
+// of the CPU of a sign-in's write transaction.
 func uncancelled(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
-
-// context returns the context to run a statement in.
-func (s *stmts) context(ctx context.Context) context.Context {
-	if s.writes {
-		return uncancelled(ctx)
-	}
-	return ctx
-}
 
 // prepared returns the prepared statement of query, or nil to run it unprepared.
 func (s *stmts) prepared(ctx context.Context, query string) *sql.Stmt {
@@ -221,7 +215,6 @@ func (s *stmts) prepared(ctx context.Context, query string) *sql.Stmt {
 
 // ExecContext implements runner.
 func (s *stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx = s.context(ctx)
 	if st := s.prepared(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -230,7 +223,6 @@ func (s *stmts) ExecContext(ctx context.Context, query string, args ...any) (sql
 
 // QueryContext implements runner.
 func (s *stmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	ctx = s.context(ctx)
 	if st := s.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -239,7 +231,6 @@ func (s *stmts) QueryContext(ctx context.Context, query string, args ...any) (*s
 
 // QueryRowContext implements runner.
 func (s *stmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	ctx = s.context(ctx)
 	if st := s.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -137,7 +138,7 @@ func TestWritesRunToTheirEnd(t *testing.T) {
 	}
 	ran := false
 	err = db.Update(ctx, func(orgauth.Queries) error { ran = true; return nil })
-	if err != context.Canceled || ran {
+	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("Update with an ended context: %v, ran %v", err, ran)
 	}
 }

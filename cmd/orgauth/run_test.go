@@ -408,16 +408,28 @@ func TestSpecChecker(t *testing.T) {
 	}
 }
 
-// TestOneInstancePerSQLiteDatabase starts serve twice on one data directory: the
-// second refuses to start, saying why, and once the first has stopped a new one
-// starts. One instance writes an SQLite database, which its caches rely on.
+// TestOneInstancePerSQLiteDatabase starts serve twice on one data directory, also
+// through a symbolic link: the second refuses to start, saying why, and once the
+// first has stopped a new one starts. One instance writes an SQLite database,
+// which its caches rely on.
 func TestOneInstancePerSQLiteDatabase(t *testing.T) {
-	env := testEnv(t.TempDir())
+	dir := t.TempDir()
+	env := testEnv(dir)
 	env["ORGAUTH_ADMIN_PASSWORD"] = "Adm1n-secret-pass!"
 	first := startServe(t, env)
 	err, _, _ := runOnce(t, env, "serve")
 	if err == nil || !strings.Contains(err.Error(), "another orgauth is serving the SQLite database") {
 		t.Fatalf("second serve on the same SQLite database: %v", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	linked := testEnv(link)
+	linked["ORGAUTH_ADMIN_PASSWORD"] = env["ORGAUTH_ADMIN_PASSWORD"]
+	err, _, _ = runOnce(t, linked, "serve")
+	if err == nil || !strings.Contains(err.Error(), "another orgauth is serving the SQLite database") {
+		t.Fatalf("second serve through a symbolic link: %v", err)
 	}
 	if err := first.stop(); err != nil {
 		t.Fatal(err)

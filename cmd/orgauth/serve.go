@@ -42,20 +42,26 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			debug.SetGCPercent(200)
 		}
 	}
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	// One instance serves an SQLite database: it alone writes it, so its caches
 	// see every change (see http.settingsTTL). Several instances need PostgreSQL.
+	// The lock is held until the store has closed.
 	if dsn, isSQLite := sqliteDSN(cfg); isSQLite {
+		if cfg.DatabaseURL == "" {
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return err
+			}
+		}
 		unlock, err := lockSQLite(dsn)
 		if err != nil {
 			return err
 		}
 		defer unlock()
 	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
