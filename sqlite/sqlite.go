@@ -37,17 +37,26 @@ type DB struct {
 
 var _ orgauth.Store = (*DB)(nil)
 
-// pragmas are set on every connection of both pools. The statement journal in
-// memory (temp_store) matters for speed. Reads do not memory-map the file: mapped
-// pages of a large database would count as the server's resident memory, and the
-// hot lookups are served from the server's caches anyway.
+// pragmas are set on every connection of both pools.
+//
+// synchronous(FULL) syncs the write-ahead log at every commit, so a request
+// that returned success survives a power loss, not only a crash of orgauth;
+// NORMAL, the usual choice in WAL mode, may lose the last commits. Measured
+// with BenchmarkSignIn/request, the sync adds about 0.14 ms of CPU (0.1 ms of
+// it in the kernel) and 0.19 ms of waiting to a sign-in's write transaction,
+// under 1% of a sign-in's argon2id.
+//
+// The statement journal in memory (temp_store) matters for speed. Reads do not
+// memory-map the file: mapped pages of a large database would count as the
+// server's resident memory, and the hot lookups are served from the server's
+// caches anyway.
 //
 // The writer keeps SQLite's default page cache (2 MB), on purpose: at the end of
 // every write transaction SQLite walks its page cache, so a larger one makes each
 // commit dearer. Measured on a 1,000,000-user database, the sign-in transaction
 // took about 175 µs of CPU with 2 MB, 235 µs with 16 MB and 305 µs with 64 MB; the
 // pages it touches come from the operating system's cache either way.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)" +
 	"&_pragma=temp_store(MEMORY)"
 
 // Open opens the SQLite database at dsn, a file path or a "file:" URI, creating

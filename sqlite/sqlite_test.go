@@ -104,7 +104,7 @@ func TestPragmas(t *testing.T) {
 		{db.write, "journal_mode", "wal"},
 		{db.write, "foreign_keys", "1"},
 		{db.write, "busy_timeout", "10000"},
-		{db.write, "synchronous", "1"},
+		{db.write, "synchronous", "2"},
 		{db.write, "cache_size", "-2000"},
 		{db.read, "foreign_keys", "1"},
 		{db.read, "busy_timeout", "10000"},
