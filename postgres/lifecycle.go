@@ -174,28 +174,35 @@ func (tq *tenantQueries) SetPasswordPolicy(ctx context.Context, p *orgauth.Passw
 
 // DuePasswordReminders finds the users due a reminder of their password's expiry.
 // Days are counted as 86,400,000 ms, as the clock does.
+//
+// The users of tenants without a policy of their own follow sys: they are read
+// by the index on password_changed_at, only those whose password is inside the
+// reminder window, and none when sys sends no reminders (a condition on the
+// parameters alone, checked once). The users of tenants with their own policy
+// are read tenant by tenant, for the policies that send reminders. So the hourly
+// sweep reads the users who may be due, not every user.
 func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.PasswordPolicy, now time.Time, limit int) ([]*orgauth.PasswordReminder, error) {
 	const day = 86_400_000
-	// Every user is a candidate when the system's policy sends reminders; else
-	// only the users of tenants whose own policy does, so the hourly sweep of a
-	// deployment without expiry reads no user at all.
-	from := `users u JOIN tenants t ON t.id = u.tenant_id AND t.active
-			LEFT JOIN tenant_password_policies p ON p.tenant_id = u.tenant_id`
-	if sys.ExpiryDays <= 0 || sys.FirstReminderDays <= 0 {
-		from = `tenant_password_policies p JOIN users u ON u.tenant_id = p.tenant_id
-			AND p.expiry_days > 0 AND p.first_reminder_days > 0
-			JOIN tenants t ON t.id = u.tenant_id AND t.active`
-	}
 	rows, err := q.db.Query(ctx, `SELECT tenant_id, id, email, first_name, last_name,
 			password_changed_at + exp_days * $2::bigint, password_reminded_at
 		FROM (SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
 				u.password_changed_at, u.password_reminded_at,
-				coalesce(p.expiry_days, $3::int) AS exp_days, coalesce(p.first_reminder_days, $4::int) AS first_days,
-				coalesce(p.reminder_every_days, $5::int) AS every_days
-			FROM `+from+`
-			WHERE u.password_hash <> '' AND u.activated AND NOT u.disabled AND u.password_changed_at <> 0) AS d
-		WHERE exp_days > 0 AND first_days > 0
-			AND password_changed_at + (exp_days - first_days) * $2::bigint <= $1::bigint
+				$3::int AS exp_days, $4::int AS first_days, $5::int AS every_days
+			FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
+			WHERE $3::int > 0 AND $4::int > 0
+				AND u.password_changed_at > $1::bigint - $3::int * $2::bigint
+				AND u.password_changed_at <= $1::bigint - ($3::int - $4::int) * $2::bigint
+				AND NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id)
+				AND u.password_hash <> '' AND u.activated AND NOT u.disabled
+			UNION ALL
+			SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
+				u.password_changed_at, u.password_reminded_at,
+				p.expiry_days, p.first_reminder_days, p.reminder_every_days
+			FROM tenant_password_policies p JOIN users u ON u.tenant_id = p.tenant_id
+			JOIN tenants t ON t.id = u.tenant_id AND t.active
+			WHERE p.expiry_days > 0 AND p.first_reminder_days > 0
+				AND u.password_hash <> '' AND u.activated AND NOT u.disabled AND u.password_changed_at <> 0) AS d
+		WHERE password_changed_at + (exp_days - first_days) * $2::bigint <= $1::bigint
 			AND password_changed_at + exp_days * $2::bigint > $1::bigint
 			AND (password_reminded_at < password_changed_at + (exp_days - first_days) * $2::bigint
 				OR (every_days > 0 AND password_reminded_at + every_days * $2::bigint <= $1::bigint))

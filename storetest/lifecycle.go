@@ -755,6 +755,17 @@ func testPasswordRemindersTenantPolicy(t *testing.T, s orgauth.Store) {
 	f.withPassword(longer, "l26@example.com", now.Add(-26*day)) // in sys's window, not in the tenant's
 	l56 := f.withPassword(longer, "l56@example.com", now.Add(-56*day))
 
+	// The users of an inactive tenant are never due, by either policy.
+	for i, p := range []*orgauth.PasswordPolicy{nil, reminderPolicy(1)} {
+		tn := f.tenant(fmt.Sprintf("inactive%d", i))
+		if p != nil {
+			ok(t, s.InTenant(tn.ID).SetPasswordPolicy(ctx, p))
+		}
+		f.withPassword(tn, "i@example.com", now.Add(-26*day))
+		tn.Active = false
+		ok(t, s.UpdateTenant(ctx, tn))
+	}
+
 	got := due(t, s, sys, now, 100)
 	wantDue(t, "at now", got, plainUser, l56)
 	checkReminder(t, got[l56.ID], l56, l56.PasswordChangedAt.Add(60*day), time.Time{})
