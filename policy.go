@@ -196,4 +196,7 @@ type PasswordReminder struct {
 	// RemindedAt is when the last reminder went out (zero: never), for
 	// TenantQueries.MarkPasswordReminded.
 	RemindedAt time.Time
+	// PasswordChangedAt is when the password was set: with UserID, the order of
+	// Store.DuePasswordReminders and the place to go on from.
+	PasswordChangedAt time.Time
 }

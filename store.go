@@ -96,10 +96,11 @@ type Queries interface {
 	SetSystemPasswordPolicy(ctx context.Context, p *PasswordPolicy) error
 	// DuePasswordReminders returns up to limit users whose password expires
 	// within their policy's reminder window at now (tenant policy, else sys), in
-	// active tenants, and
-	// who are due a reminder: none yet for this password, or the last one
-	// ReminderEveryDays ago.
-	DuePasswordReminders(ctx context.Context, sys *PasswordPolicy, now time.Time, limit int) ([]*PasswordReminder, error)
+	// active tenants, and who are due a reminder: none yet for this password, or
+	// the last one ReminderEveryDays ago. They come in the order of
+	// (PasswordChangedAt, UserID), starting after the reminder after (nil: from
+	// the first), so a sweep pages through them with the last one returned.
+	DuePasswordReminders(ctx context.Context, sys *PasswordPolicy, now time.Time, after *PasswordReminder, limit int) ([]*PasswordReminder, error)
 
 	// BlockPasswords adds hashes of passwords to the blocklist (present ones stay).
 	BlockPasswords(ctx context.Context, hashes [][]byte, now time.Time) error

@@ -642,7 +642,8 @@ const reminderBatch = 200
 // SendPasswordReminders queues a reminder mail to every user whose password
 // expires within the reminder window of the policy in force, and reports how
 // many it queued. Several instances may run it at once: each reminder is
-// claimed by one. The caller runs it periodically.
+// claimed by one. It pages through the due users once, each batch starting
+// after the last of the one before. The caller runs it periodically.
 func (s *Server) SendPasswordReminders(ctx context.Context) (int, error) {
 	sys, err := s.store.SystemPasswordPolicy(ctx)
 	if err != nil {
@@ -654,12 +655,13 @@ func (s *Server) SendPasswordReminders(ctx context.Context) (int, error) {
 			s.outbox.Kick()
 		}
 	}()
+	now := s.cfg.Now()
+	var after *orgauth.PasswordReminder
 	for {
-		due, err := s.store.DuePasswordReminders(ctx, sys, s.cfg.Now(), reminderBatch)
+		due, err := s.store.DuePasswordReminders(ctx, sys, now, after, reminderBatch)
 		if err != nil || len(due) == 0 {
 			return queued, err
 		}
-		before := queued
 		for _, d := range due {
 			t, err := s.tenantByID(ctx, d.TenantID)
 			if isNotFound(err) {
@@ -686,8 +688,9 @@ func (s *Server) SendPasswordReminders(ctx context.Context) (int, error) {
 				queued++
 			}
 		}
-		if len(due) < reminderBatch || queued == before {
-			return queued, nil // the last batch, or one that moved nothing on
+		if len(due) < reminderBatch {
+			return queued, nil
 		}
+		after = due[len(due)-1]
 	}
 }

@@ -175,39 +175,68 @@ func (tq *tenantQueries) SetPasswordPolicy(ctx context.Context, p *orgauth.Passw
 // DuePasswordReminders finds the users due a reminder of their password's expiry.
 // Days are counted as 86,400,000 ms, as the clock does.
 //
-// The users of tenants without a policy of their own follow sys: they are read
-// by the index on password_changed_at, only those whose password is inside the
-// reminder window, and none when sys sends no reminders (a condition on the
-// parameters alone, checked once). The users of tenants with their own policy
-// are read tenant by tenant, for the policies that send reminders. So the hourly
-// sweep reads the users who may be due, not every user.
-func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.PasswordPolicy, now time.Time, limit int) ([]*orgauth.PasswordReminder, error) {
+// Two parts, each in the order of (password_changed_at, id) and cut at limit,
+// then merged:
+//   - the users of tenants without a policy of their own follow sys. They are
+//     read by the index on (password_changed_at, id), from the reminder window's
+//     opening or from after, whichever is later, up to its end, and the read
+//     stops at limit due users; none at all when sys sends no reminders (a
+//     condition on the parameters alone, checked once);
+//   - the users of tenants with their own policy are read policy by policy, for
+//     the policies that send reminders, each tenant's by the index on
+//     (tenant_id, password_changed_at, id) from after, at most limit of them.
+//
+// So a sweep reads each user who may be due once, not every user, and a page
+// costs its own users.
+func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.PasswordPolicy, now time.Time, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
 	const day = 86_400_000
+	// Where each part starts: after the reminder after, and for the first no
+	// earlier than the window of sys opens.
+	var fromChanged int64
+	var fromID string
+	if after != nil {
+		fromChanged, fromID = millis(after.PasswordChangedAt), after.UserID
+	}
+	sysChanged, sysID := fromChanged, fromID
+	if open := millis(now) - int64(sys.ExpiryDays)*day; sysChanged < open {
+		sysChanged, sysID = open, ""
+	}
 	rows, err := q.db.Query(ctx, `SELECT tenant_id, id, email, first_name, last_name,
-			password_changed_at + exp_days * $2::bigint, password_reminded_at
-		FROM (SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
-				u.password_changed_at, u.password_reminded_at,
-				$3::int AS exp_days, $4::int AS first_days, $5::int AS every_days
-			FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
-			WHERE $3::int > 0 AND $4::int > 0
-				AND u.password_changed_at > $1::bigint - $3::int * $2::bigint
-				AND u.password_changed_at <= $1::bigint - ($3::int - $4::int) * $2::bigint
-				AND NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id)
-				AND u.password_hash <> '' AND u.activated AND NOT u.disabled
+			password_changed_at + exp_days * $2::bigint, password_reminded_at, password_changed_at
+		FROM ((SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
+					u.password_changed_at, u.password_reminded_at, $3::int AS exp_days
+				FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
+				WHERE $3::int > 0 AND $4::int > 0
+					AND (u.password_changed_at, u.id) > ($7::bigint, $8::text)
+					AND u.password_changed_at <= $1::bigint - ($3::int - $4::int) * $2::bigint
+					AND u.password_changed_at + $3::int * $2::bigint > $1::bigint
+					AND NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id)
+					AND u.password_hash <> '' AND u.activated AND NOT u.disabled
+					AND (u.password_reminded_at < u.password_changed_at + ($3::int - $4::int) * $2::bigint
+						OR ($5::int > 0 AND u.password_reminded_at + $5::int * $2::bigint <= $1::bigint))
+				ORDER BY u.password_changed_at, u.id LIMIT $6)
 			UNION ALL
-			SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
-				u.password_changed_at, u.password_reminded_at,
-				p.expiry_days, p.first_reminder_days, p.reminder_every_days
-			FROM tenant_password_policies p JOIN users u ON u.tenant_id = p.tenant_id
-			JOIN tenants t ON t.id = u.tenant_id AND t.active
-			WHERE p.expiry_days > 0 AND p.first_reminder_days > 0
-				AND u.password_hash <> '' AND u.activated AND NOT u.disabled AND u.password_changed_at <> 0) AS d
-		WHERE password_changed_at + (exp_days - first_days) * $2::bigint <= $1::bigint
-			AND password_changed_at + exp_days * $2::bigint > $1::bigint
-			AND (password_reminded_at < password_changed_at + (exp_days - first_days) * $2::bigint
-				OR (every_days > 0 AND password_reminded_at + every_days * $2::bigint <= $1::bigint))
+			(SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
+					u.password_changed_at, u.password_reminded_at, p.expiry_days
+				FROM tenant_password_policies p JOIN tenants t ON t.id = p.tenant_id AND t.active
+				-- LATERAL: policy by policy, then that tenant's users in the
+				-- order of users_tenant_password_changed, at most limit each.
+				-- The conditions fit that index alone, so that the planner
+				-- does not walk the index on (password_changed_at, id) instead.
+				CROSS JOIN LATERAL (SELECT u.* FROM users u
+					WHERE u.tenant_id = p.tenant_id
+						AND (u.tenant_id, u.password_changed_at, u.id) > (p.tenant_id, $9::bigint, $10::text)
+						AND u.password_hash <> '' AND u.activated AND NOT u.disabled AND u.password_changed_at <> 0
+						AND u.password_changed_at + (p.expiry_days - p.first_reminder_days) * $2::bigint <= $1::bigint
+						AND u.password_changed_at + p.expiry_days * $2::bigint > $1::bigint
+						AND (u.password_reminded_at < u.password_changed_at + (p.expiry_days - p.first_reminder_days) * $2::bigint
+							OR (p.reminder_every_days > 0 AND u.password_reminded_at + p.reminder_every_days * $2::bigint <= $1::bigint))
+					ORDER BY u.password_changed_at, u.id LIMIT $6) u
+				WHERE p.expiry_days > 0 AND p.first_reminder_days > 0
+				ORDER BY u.password_changed_at, u.id LIMIT $6)) AS d
 		ORDER BY password_changed_at, id LIMIT $6`,
-		millis(now), day, sys.ExpiryDays, sys.FirstReminderDays, sys.ReminderEveryDays, limit)
+		millis(now), day, sys.ExpiryDays, sys.FirstReminderDays, sys.ReminderEveryDays, limit,
+		sysChanged, sysID, fromChanged, fromID)
 	if err != nil {
 		return nil, wrap("due password reminders", err)
 	}
@@ -216,7 +245,7 @@ func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.Passwor
 	for rows.Next() {
 		r := new(orgauth.PasswordReminder)
 		var first, last string
-		if err := rows.Scan(&r.TenantID, &r.UserID, &r.Email, &first, &last, msTime{&r.ExpiresAt}, msTime{&r.RemindedAt}); err != nil {
+		if err := rows.Scan(&r.TenantID, &r.UserID, &r.Email, &first, &last, msTime{&r.ExpiresAt}, msTime{&r.RemindedAt}, msTime{&r.PasswordChangedAt}); err != nil {
 			return nil, wrap("due password reminders", err)
 		}
 		r.Name = (&orgauth.User{FirstName: first, LastName: last}).Name()

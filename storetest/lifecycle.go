@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ var lifecycleTests = []struct {
 	{"PasswordRemindersWindow", testPasswordRemindersWindow},
 	{"PasswordRemindersMark", testPasswordRemindersMark},
 	{"PasswordRemindersTenantPolicy", testPasswordRemindersTenantPolicy},
+	{"PasswordRemindersPaging", testPasswordRemindersPaging},
 	{"PasswordBlocklist", testPasswordBlocklist},
 }
 
@@ -552,7 +554,7 @@ func (f *fixture) withPassword(tn *orgauth.Tenant, email string, changed time.Ti
 // due returns the reminders due at at, by user id.
 func due(t *testing.T, s orgauth.Store, sys *orgauth.PasswordPolicy, at time.Time, limit int) map[string]*orgauth.PasswordReminder {
 	t.Helper()
-	list, err := s.DuePasswordReminders(t.Context(), sys, at, limit)
+	list, err := s.DuePasswordReminders(t.Context(), sys, at, nil, limit)
 	ok(t, err)
 	if len(list) > limit {
 		t.Fatalf("DuePasswordReminders(limit %d) returned %d", limit, len(list))
@@ -589,7 +591,8 @@ func wantDue(t *testing.T, what string, got map[string]*orgauth.PasswordReminder
 func checkReminder(t *testing.T, r *orgauth.PasswordReminder, u *orgauth.User, expires, reminded time.Time) {
 	t.Helper()
 	if r.TenantID != u.TenantID || r.UserID != u.ID || r.Email != u.Email || r.Name != u.Name() ||
-		!sameTime(r.ExpiresAt, expires) || !sameTime(r.RemindedAt, reminded) {
+		!sameTime(r.ExpiresAt, expires) || !sameTime(r.RemindedAt, reminded) ||
+		!sameTime(r.PasswordChangedAt, u.PasswordChangedAt) {
 		t.Fatalf("reminder:\ngot  %+v\nwant user %s of %s <%s> %q expiring %v, reminded %v",
 			r, u.ID, u.TenantID, u.Email, u.Name(), ms(expires), ms(reminded))
 	}
@@ -618,6 +621,9 @@ func testPasswordRemindersWindow(t *testing.T, s orgauth.Store) {
 	f.user(tn, "nopassword@example.com")
 	ok(t, s.InTenant(tn.ID).CreateUser(ctx, &orgauth.User{ID: orgauth.NewID(), Email: "nohash@example.com",
 		Activated: true, PasswordChangedAt: now.Add(-26 * day), CreatedAt: now}))
+	ok(t, s.InTenant(tn.ID).CreateUser(ctx, &orgauth.User{ID: orgauth.NewID(), Email: "inactive@example.com",
+		PasswordHash: "hash", PasswordChangedAt: now.Add(-26 * day), CreatedAt: now}))
+	f.withPassword(tn, "expired@example.com", now.Add(-30*day)) // expires at now: too late
 
 	got := due(t, s, sys, now, 100)
 	wantDue(t, "at now", got, d26, start, last)
@@ -715,6 +721,7 @@ func testPasswordRemindersMark(t *testing.T, s orgauth.Store) {
 	// the reminders of the old one.
 	changed := now.Add(3 * day)
 	ok(t, q.SetPassword(ctx, u.ID, "new", changed))
+	u.PasswordChangedAt = changed
 	wantDue(t, "new password, before its window", due(t, s, once, changed.Add(25*day-time.Millisecond), 100))
 	got = due(t, s, once, changed.Add(25*day), 100)
 	wantDue(t, "new password, in its window", got, u)
@@ -754,6 +761,21 @@ func testPasswordRemindersTenantPolicy(t *testing.T, s orgauth.Store) {
 	ok(t, s.InTenant(longer.ID).SetPasswordPolicy(ctx, lp))
 	f.withPassword(longer, "l26@example.com", now.Add(-26*day)) // in sys's window, not in the tenant's
 	l56 := f.withPassword(longer, "l56@example.com", now.Add(-56*day))
+	// Never due, though inside the tenant's window: disabled, not activated, no
+	// password, no password time.
+	ldis := f.withPassword(longer, "ldis@example.com", now.Add(-56*day))
+	stored, err := s.InTenant(longer.ID).User(ctx, ldis.ID)
+	ok(t, err)
+	stored.Disabled = true
+	ok(t, s.InTenant(longer.ID).UpdateUser(ctx, stored))
+	for i, u := range []*orgauth.User{
+		{Email: "linactive@example.com", PasswordHash: "hash", PasswordChangedAt: now.Add(-56 * day)},
+		{Email: "lnohash@example.com", Activated: true, PasswordChangedAt: now.Add(-56 * day)},
+		{Email: "lnotime@example.com", Activated: true, PasswordHash: "hash"},
+	} {
+		u.ID, u.CreatedAt = orgauth.NewID(), now.Add(time.Duration(i)*time.Second)
+		ok(t, s.InTenant(longer.ID).CreateUser(ctx, u))
+	}
 
 	// The users of an inactive tenant are never due, by either policy.
 	for i, p := range []*orgauth.PasswordPolicy{nil, reminderPolicy(1)} {
@@ -792,6 +814,55 @@ func testPasswordRemindersTenantPolicy(t *testing.T, s orgauth.Store) {
 	// Deleting the tenant drops its policy and its users.
 	ok(t, s.DeleteTenant(ctx, longer.ID))
 	wantDue(t, "after deleting the tenant", due(t, s, sys, now.Add(day), 100))
+}
+
+// testPasswordRemindersPaging pages through the due users of both kinds of
+// tenant: in the order of (PasswordChangedAt, UserID), each once.
+func testPasswordRemindersPaging(t *testing.T, s orgauth.Store) {
+	ctx := t.Context()
+	f := newFixture(t, s)
+	sys := reminderPolicy(0)
+	plain, own := f.tenant("plain"), f.tenant("own")
+	ok(t, s.InTenant(own.ID).SetPasswordPolicy(ctx, reminderPolicy(0)))
+	var want []*orgauth.User
+	for i, d := range []time.Duration{-29 * day, -28 * day, -28 * day, -27 * day, -26 * day, -26 * day, -26 * day} {
+		tn := plain
+		if i%2 == 0 {
+			tn = own // the earliest due user is one of a tenant with its own policy
+		}
+		want = append(want, f.withPassword(tn, fmt.Sprintf("u%d@example.com", i), now.Add(d)))
+	}
+	slices.SortFunc(want, func(a, b *orgauth.User) int {
+		if c := a.PasswordChangedAt.Compare(b.PasswordChangedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for _, limit := range []int{1, 2, 3, 7, 8} {
+		var got []*orgauth.PasswordReminder
+		var after *orgauth.PasswordReminder
+		for pages := 0; ; pages++ {
+			if pages > len(want) {
+				t.Fatalf("limit %d: paging does not end", limit)
+			}
+			page, err := s.DuePasswordReminders(ctx, sys, now, after, limit)
+			ok(t, err)
+			if len(page) > limit {
+				t.Fatalf("limit %d: a page of %d", limit, len(page))
+			}
+			got = append(got, page...)
+			if len(page) < limit {
+				break
+			}
+			after = page[len(page)-1]
+		}
+		if len(got) != len(want) {
+			t.Fatalf("limit %d: %d due, want %d", limit, len(got), len(want))
+		}
+		for i, u := range want {
+			checkReminder(t, got[i], u, u.PasswordChangedAt.Add(30*day), time.Time{})
+		}
+	}
 }
 
 func testPasswordBlocklist(t *testing.T, s orgauth.Store) {
