@@ -199,4 +199,59 @@ type PasswordReminder struct {
 	// PasswordChangedAt is when the password was set: with UserID, the order of
 	// Store.DuePasswordReminders and the place to go on from.
 	PasswordChangedAt time.Time
+	// TenantPolicy tells that the tenant's own policy set the reminder, not the
+	// system's.
+	TenantPolicy bool
+}
+
+// ReminderPolicy is a tenant's own password policy as far as reminders go.
+type ReminderPolicy struct {
+	TenantID                                         string
+	ExpiryDays, FirstReminderDays, ReminderEveryDays int
+}
+
+// PageDueReminders is the paging of Store.DuePasswordReminders, shared by the
+// stores: first the users who follow sys, then those of each tenant in
+// policies (ordered by TenantID, all sending reminders) in turn, each part in
+// the order of (PasswordChangedAt, UserID), going on after after. sysPart and
+// tenantPart read one part from after (nil: its start), at most limit users.
+// Each part is read from where the last page left it, so a sweep reads each
+// user once, however the users of the parts interleave.
+func PageDueReminders(sys *PasswordPolicy, policies []ReminderPolicy, after *PasswordReminder, limit int,
+	sysPart func(after *PasswordReminder, limit int) ([]*PasswordReminder, error),
+	tenantPart func(p ReminderPolicy, after *PasswordReminder, limit int) ([]*PasswordReminder, error),
+) ([]*PasswordReminder, error) {
+	var out []*PasswordReminder
+	if after == nil || !after.TenantPolicy {
+		if sys.ExpiryDays > 0 && sys.FirstReminderDays > 0 {
+			page, err := sysPart(after, limit)
+			if err != nil || len(page) >= limit {
+				return page, err
+			}
+			out = page
+		}
+		after = nil
+	}
+	for _, p := range policies {
+		from := (*PasswordReminder)(nil)
+		if after != nil {
+			if p.TenantID < after.TenantID {
+				continue
+			}
+			if p.TenantID == after.TenantID {
+				from = after
+			}
+		}
+		page, err := tenantPart(p, from, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			r.TenantPolicy = true
+		}
+		if out = append(out, page...); len(out) >= limit {
+			return out[:limit], nil
+		}
+	}
+	return out, nil
 }

@@ -98,8 +98,8 @@ type Queries interface {
 	// within their policy's reminder window at now (tenant policy, else sys), in
 	// active tenants, and who are due a reminder: none yet for this password, or
 	// the last one ReminderEveryDays ago. They come in the order of
-	// (PasswordChangedAt, UserID), starting after the reminder after (nil: from
-	// the first), so a sweep pages through them with the last one returned.
+	// PageDueReminders, starting after the reminder after (nil: from the first),
+	// so a sweep pages through them with the last one returned.
 	DuePasswordReminders(ctx context.Context, sys *PasswordPolicy, now time.Time, after *PasswordReminder, limit int) ([]*PasswordReminder, error)
 
 	// BlockPasswords adds hashes of passwords to the blocklist (present ones stay).

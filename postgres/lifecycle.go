@@ -172,71 +172,76 @@ func (tq *tenantQueries) SetPasswordPolicy(ctx context.Context, p *orgauth.Passw
 	return mustAffect("set password policy", "tenant", tag, err)
 }
 
-// DuePasswordReminders finds the users due a reminder of their password's expiry.
-// Days are counted as 86,400,000 ms, as the clock does.
+// DuePasswordReminders finds the users due a reminder of their password's expiry,
+// page by page (orgauth.PageDueReminders). Days are counted as 86,400,000 ms, as
+// the clock does.
 //
-// Two parts, each in the order of (password_changed_at, id) and cut at limit,
-// then merged:
-//   - the users of tenants without a policy of their own follow sys. They are
-//     read by the index on (password_changed_at, id), from the reminder window's
-//     opening or from after, whichever is later, up to its end, and the read
-//     stops at limit due users; none at all when sys sends no reminders (a
-//     condition on the parameters alone, checked once);
-//   - the users of tenants with their own policy are read policy by policy, for
-//     the policies that send reminders, each tenant's by the index on
-//     (tenant_id, password_changed_at, id) from after, at most limit of them.
-//
-// So a sweep reads each user who may be due once, not every user, and a page
-// costs its own users.
+// The users who follow sys (of tenants without a policy of their own) are read
+// by the index on (password_changed_at, id), and those of each tenant whose own
+// policy sends reminders by the index on (tenant_id, password_changed_at, id):
+// each in index order, from after or the opening of the reminder window,
+// whichever is later, and stopped at limit due users. So a sweep reads each
+// user who may be due once, not every user.
 func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.PasswordPolicy, now time.Time, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
+	rows, err := q.db.Query(ctx, `SELECT p.tenant_id, p.expiry_days, p.first_reminder_days, p.reminder_every_days
+		FROM tenant_password_policies p JOIN tenants t ON t.id = p.tenant_id AND t.active
+		WHERE p.expiry_days > 0 AND p.first_reminder_days > 0
+		ORDER BY p.tenant_id COLLATE "C"`)
+	if err != nil {
+		return nil, wrap("due password reminders", err)
+	}
+	var policies []orgauth.ReminderPolicy
+	for rows.Next() {
+		var p orgauth.ReminderPolicy
+		if err := rows.Scan(&p.TenantID, &p.ExpiryDays, &p.FirstReminderDays, &p.ReminderEveryDays); err != nil {
+			rows.Close()
+			return nil, wrap("due password reminders", err)
+		}
+		policies = append(policies, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("due password reminders", err)
+	}
+	return orgauth.PageDueReminders(sys, policies, after, limit,
+		func(after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
+			return q.dueReminders(ctx, `FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
+				WHERE NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id)
+					AND (u.password_changed_at, u.id) > ($7::bigint, $8::text)`,
+				nil, orgauth.ReminderPolicy{ExpiryDays: sys.ExpiryDays, FirstReminderDays: sys.FirstReminderDays,
+					ReminderEveryDays: sys.ReminderEveryDays}, now, after, limit)
+		},
+		func(p orgauth.ReminderPolicy, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
+			// Whether the planner walks users_tenant_password_changed or, for a
+			// large tenant, users_password_changed, the walk starts at the place.
+			return q.dueReminders(ctx, `FROM users u WHERE u.tenant_id = $9::text
+					AND (u.password_changed_at, u.id) > ($7::bigint, $8::text)`,
+				[]any{p.TenantID}, p, now, after, limit)
+		})
+}
+
+// dueReminders returns up to limit users of from (the FROM clause and the
+// first conditions, on the place to start from, $7 and $8, and on parameters
+// from $9 on: extra) due a reminder under p, in the order of
+// (password_changed_at, id) after after.
+func (q *queries) dueReminders(ctx context.Context, from string, extra []any, p orgauth.ReminderPolicy, now time.Time, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
 	const day = 86_400_000
-	// Where each part starts: after the reminder after, and for the first no
-	// earlier than the window of sys opens.
-	var fromChanged int64
-	var fromID string
-	if after != nil {
-		fromChanged, fromID = millis(after.PasswordChangedAt), after.UserID
+	// Start after the reminder after, or where the window opens if that is later
+	// (a password set at that very millisecond expires now: not due).
+	startChanged, startID := millis(now)-int64(p.ExpiryDays)*day, ""
+	if after != nil && millis(after.PasswordChangedAt) > startChanged {
+		startChanged, startID = millis(after.PasswordChangedAt), after.UserID
 	}
-	sysChanged, sysID := fromChanged, fromID
-	if open := millis(now) - int64(sys.ExpiryDays)*day; sysChanged < open {
-		sysChanged, sysID = open, ""
-	}
-	rows, err := q.db.Query(ctx, `SELECT tenant_id, id, email, first_name, last_name,
-			password_changed_at + exp_days * $2::bigint, password_reminded_at, password_changed_at
-		FROM ((SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
-					u.password_changed_at, u.password_reminded_at, $3::int AS exp_days
-				FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
-				WHERE $3::int > 0 AND $4::int > 0
-					AND (u.password_changed_at, u.id) > ($7::bigint, $8::text)
-					AND u.password_changed_at <= $1::bigint - ($3::int - $4::int) * $2::bigint
-					AND u.password_changed_at + $3::int * $2::bigint > $1::bigint
-					AND NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id)
-					AND u.password_hash <> '' AND u.activated AND NOT u.disabled
-					AND (u.password_reminded_at < u.password_changed_at + ($3::int - $4::int) * $2::bigint
-						OR ($5::int > 0 AND u.password_reminded_at + $5::int * $2::bigint <= $1::bigint))
-				ORDER BY u.password_changed_at, u.id LIMIT $6)
-			UNION ALL
-			(SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
-					u.password_changed_at, u.password_reminded_at, p.expiry_days
-				FROM tenant_password_policies p JOIN tenants t ON t.id = p.tenant_id AND t.active
-				-- LATERAL: policy by policy, then that tenant's users in the
-				-- order of users_tenant_password_changed, at most limit each.
-				-- The conditions fit that index alone, so that the planner
-				-- does not walk the index on (password_changed_at, id) instead.
-				CROSS JOIN LATERAL (SELECT u.* FROM users u
-					WHERE u.tenant_id = p.tenant_id
-						AND (u.tenant_id, u.password_changed_at, u.id) > (p.tenant_id, $9::bigint, $10::text)
-						AND u.password_hash <> '' AND u.activated AND NOT u.disabled AND u.password_changed_at <> 0
-						AND u.password_changed_at + (p.expiry_days - p.first_reminder_days) * $2::bigint <= $1::bigint
-						AND u.password_changed_at + p.expiry_days * $2::bigint > $1::bigint
-						AND (u.password_reminded_at < u.password_changed_at + (p.expiry_days - p.first_reminder_days) * $2::bigint
-							OR (p.reminder_every_days > 0 AND u.password_reminded_at + p.reminder_every_days * $2::bigint <= $1::bigint))
-					ORDER BY u.password_changed_at, u.id LIMIT $6) u
-				WHERE p.expiry_days > 0 AND p.first_reminder_days > 0
-				ORDER BY u.password_changed_at, u.id LIMIT $6)) AS d
-		ORDER BY password_changed_at, id LIMIT $6`,
-		millis(now), day, sys.ExpiryDays, sys.FirstReminderDays, sys.ReminderEveryDays, limit,
-		sysChanged, sysID, fromChanged, fromID)
+	rows, err := q.db.Query(ctx, `SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
+			u.password_changed_at + $3::int * $2::bigint, u.password_reminded_at, u.password_changed_at
+		`+from+`
+			AND u.password_changed_at <= $1::bigint - ($3::int - $4::int) * $2::bigint
+			AND u.password_changed_at + $3::int * $2::bigint > $1::bigint
+			AND u.password_hash <> '' AND u.activated AND NOT u.disabled
+			AND (u.password_reminded_at < u.password_changed_at + ($3::int - $4::int) * $2::bigint
+				OR ($5::int > 0 AND u.password_reminded_at + $5::int * $2::bigint <= $1::bigint))
+		ORDER BY u.password_changed_at, u.id LIMIT $6`,
+		append([]any{millis(now), day, p.ExpiryDays, p.FirstReminderDays, p.ReminderEveryDays, limit, startChanged, startID}, extra...)...)
 	if err != nil {
 		return nil, wrap("due password reminders", err)
 	}

@@ -817,28 +817,53 @@ func testPasswordRemindersTenantPolicy(t *testing.T, s orgauth.Store) {
 }
 
 // testPasswordRemindersPaging pages through the due users of both kinds of
-// tenant: in the order of (PasswordChangedAt, UserID), each once.
+// tenant, each once, in the order of orgauth.PageDueReminders: those who follow
+// the system's policy, then each tenant with its own in turn, each by
+// (PasswordChangedAt, UserID); with ties inside and across tenants, and a
+// tenant whose window opens before the system's.
 func testPasswordRemindersPaging(t *testing.T, s orgauth.Store) {
 	ctx := t.Context()
 	f := newFixture(t, s)
 	sys := reminderPolicy(0)
-	plain, own := f.tenant("plain"), f.tenant("own")
+	plain, own, longer := f.tenant("plain"), f.tenant("own"), f.tenant("longer")
 	ok(t, s.InTenant(own.ID).SetPasswordPolicy(ctx, reminderPolicy(0)))
-	var want []*orgauth.User
-	for i, d := range []time.Duration{-29 * day, -28 * day, -28 * day, -27 * day, -26 * day, -26 * day, -26 * day} {
-		tn := plain
-		if i%2 == 0 {
-			tn = own // the earliest due user is one of a tenant with its own policy
-		}
-		want = append(want, f.withPassword(tn, fmt.Sprintf("u%d@example.com", i), now.Add(d)))
+	lp := reminderPolicy(0)
+	lp.ExpiryDays = 60
+	ok(t, s.InTenant(longer.ID).SetPasswordPolicy(ctx, lp))
+	type dueUser struct {
+		u       *orgauth.User
+		expires time.Time
+		part    string // "" for the system's policy, else the tenant's id
 	}
-	slices.SortFunc(want, func(a, b *orgauth.User) int {
-		if c := a.PasswordChangedAt.Compare(b.PasswordChangedAt); c != 0 {
+	var want []dueUser
+	add := func(tn *orgauth.Tenant, days time.Duration, expiry time.Duration) {
+		u := f.withPassword(tn, fmt.Sprintf("u%d@example.com", len(want)), now.Add(days))
+		part := tn.ID
+		if tn == plain {
+			part = ""
+		}
+		want = append(want, dueUser{u, u.PasswordChangedAt.Add(expiry), part})
+	}
+	for _, d := range []time.Duration{-28 * day, -26 * day, -26 * day, -25*day - day/2} {
+		add(own, d, 30*day) // the same times as the system's users below
+	}
+	for _, d := range []time.Duration{-28 * day, -26 * day, -26 * day, -29 * day} {
+		add(plain, d, 30*day)
+	}
+	for _, d := range []time.Duration{-58 * day, -56 * day, -56 * day} {
+		add(longer, d, 60*day)
+	}
+	f.withPassword(longer, "not-yet@example.com", now.Add(-26*day)) // in sys's window, not in its own
+	slices.SortFunc(want, func(a, b dueUser) int {
+		if c := strings.Compare(a.part, b.part); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		if c := a.u.PasswordChangedAt.Compare(b.u.PasswordChangedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.u.ID, b.u.ID)
 	})
-	for _, limit := range []int{1, 2, 3, 7, 8} {
+	for _, limit := range []int{1, 2, 3, 5, len(want), len(want) + 1} {
 		var got []*orgauth.PasswordReminder
 		var after *orgauth.PasswordReminder
 		for pages := 0; ; pages++ {
@@ -859,8 +884,11 @@ func testPasswordRemindersPaging(t *testing.T, s orgauth.Store) {
 		if len(got) != len(want) {
 			t.Fatalf("limit %d: %d due, want %d", limit, len(got), len(want))
 		}
-		for i, u := range want {
-			checkReminder(t, got[i], u, u.PasswordChangedAt.Add(30*day), time.Time{})
+		for i, w := range want {
+			checkReminder(t, got[i], w.u, w.expires, time.Time{})
+			if got[i].TenantPolicy != (w.part != "") {
+				t.Fatalf("limit %d: %s: TenantPolicy = %v", limit, w.u.Email, got[i].TenantPolicy)
+			}
 		}
 	}
 }
