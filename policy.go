@@ -210,48 +210,66 @@ type ReminderPolicy struct {
 	ExpiryDays, FirstReminderDays, ReminderEveryDays int
 }
 
+// reminderPolicyBatch is how many tenant policies PageDueReminders asks for at
+// once.
+const reminderPolicyBatch = 100
+
 // PageDueReminders is the paging of Store.DuePasswordReminders, shared by the
-// stores: first the users who follow sys, then those of each tenant in
-// policies (ordered by TenantID, all sending reminders) in turn, each part in
-// the order of (PasswordChangedAt, UserID), going on after after. sysPart and
-// tenantPart read one part from after (nil: its start), at most limit users.
-// Each part is read from where the last page left it, so a sweep reads each
-// user once, however the users of the parts interleave.
-func PageDueReminders(sys *PasswordPolicy, policies []ReminderPolicy, after *PasswordReminder, limit int,
+// stores: first the users who follow sys, then those of each tenant whose own
+// policy sends reminders, in the order of TenantID, each part in the order of
+// (PasswordChangedAt, UserID), going on after after. sysPart and tenantPart
+// read one part from after (nil: its start), at most limit users; policies
+// returns up to n of the tenants' policies that send reminders, of active
+// tenants, from the TenantID from on, ordered by TenantID (bytewise). Each part
+// is read from where the last page left it, so a sweep reads each user once,
+// however the users of the parts interleave, and each tenant's policy once.
+func PageDueReminders(sys *PasswordPolicy, after *PasswordReminder, limit int,
 	sysPart func(after *PasswordReminder, limit int) ([]*PasswordReminder, error),
+	policies func(from string, n int) ([]ReminderPolicy, error),
 	tenantPart func(p ReminderPolicy, after *PasswordReminder, limit int) ([]*PasswordReminder, error),
 ) ([]*PasswordReminder, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	var out []*PasswordReminder
 	if after == nil || !after.TenantPolicy {
 		if sys.ExpiryDays > 0 && sys.FirstReminderDays > 0 {
 			page, err := sysPart(after, limit)
 			if err != nil || len(page) >= limit {
-				return page, err
+				return page[:min(len(page), limit)], err
 			}
 			out = page
 		}
 		after = nil
 	}
-	for _, p := range policies {
-		from := (*PasswordReminder)(nil)
-		if after != nil {
-			if p.TenantID < after.TenantID {
-				continue
-			}
-			if p.TenantID == after.TenantID {
-				from = after
-			}
-		}
-		page, err := tenantPart(p, from, limit-len(out))
+	from := ""
+	if after != nil {
+		from = after.TenantID
+	}
+	for {
+		batch, err := policies(from, reminderPolicyBatch)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range page {
-			r.TenantPolicy = true
+		for _, p := range batch {
+			var start *PasswordReminder
+			if after != nil && p.TenantID == after.TenantID {
+				start = after
+			}
+			page, err := tenantPart(p, start, limit-len(out))
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range page {
+				r.TenantPolicy = true
+			}
+			if out = append(out, page...); len(out) >= limit {
+				return out[:limit], nil
+			}
 		}
-		if out = append(out, page...); len(out) >= limit {
-			return out[:limit], nil
+		if len(batch) < reminderPolicyBatch {
+			return out, nil
 		}
+		from = batch[len(batch)-1].TenantID + "\x00" // the next id after it
 	}
-	return out, nil
 }

@@ -1,8 +1,11 @@
 package orgauth_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orgauth/orgauth"
 )
@@ -55,5 +58,99 @@ func TestRoleCoverage(t *testing.T) {
 	}
 	if orgauth.Covers([]*orgauth.Role{admin}, sys) || !orgauth.Covers([]*orgauth.Role{sys}, admin) {
 		t.Error("system admin coverage wrong")
+	}
+}
+
+// TestPageDueReminders pages through a system part and 250 tenant parts (more
+// than one batch of policies), some of them empty, and gets every user once,
+// in order, with TenantPolicy set for the tenant parts.
+func TestPageDueReminders(t *testing.T) {
+	at := time.Unix(1_700_000_000, 0)
+	user := func(tenant string, i int) *orgauth.PasswordReminder {
+		return &orgauth.PasswordReminder{TenantID: tenant, UserID: fmt.Sprintf("%s-u%03d", tenant, i),
+			PasswordChangedAt: at.Add(time.Duration(i%3) * time.Hour)}
+	}
+	byPlace := func(a, b *orgauth.PasswordReminder) int {
+		if c := a.PasswordChangedAt.Compare(b.PasswordChangedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UserID, b.UserID)
+	}
+	var sysUsers []*orgauth.PasswordReminder
+	for i := range 7 {
+		sysUsers = append(sysUsers, user("sys", i))
+	}
+	slices.SortFunc(sysUsers, byPlace)
+	var policies []orgauth.ReminderPolicy
+	tenantUsers := map[string][]*orgauth.PasswordReminder{}
+	want := slices.Clone(sysUsers)
+	for i := range 250 {
+		id := fmt.Sprintf("t%03d", i)
+		policies = append(policies, orgauth.ReminderPolicy{TenantID: id})
+		for j := range i % 4 { // every fourth tenant has no one due
+			tenantUsers[id] = append(tenantUsers[id], user(id, j))
+		}
+		slices.SortFunc(tenantUsers[id], byPlace)
+		want = append(want, tenantUsers[id]...)
+	}
+	from := func(list []*orgauth.PasswordReminder, after *orgauth.PasswordReminder, limit int) []*orgauth.PasswordReminder {
+		i := 0
+		if after != nil {
+			for i < len(list) && byPlace(list[i], after) <= 0 {
+				i++
+			}
+		}
+		list = list[i:]
+		var out []*orgauth.PasswordReminder
+		for _, r := range list[:min(len(list), limit)] {
+			c := *r
+			out = append(out, &c)
+		}
+		return out
+	}
+	sys := orgauth.DefaultPasswordPolicy
+	for _, limit := range []int{1, 2, 3, 7, 50, 1000} {
+		var got []*orgauth.PasswordReminder
+		var after *orgauth.PasswordReminder
+		for pages := 0; ; pages++ {
+			if pages > len(want) {
+				t.Fatalf("limit %d: paging does not end", limit)
+			}
+			page, err := orgauth.PageDueReminders(&sys, after, limit,
+				func(after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
+					return from(sysUsers, after, limit), nil
+				},
+				func(start string, n int) ([]orgauth.ReminderPolicy, error) {
+					i, _ := slices.BinarySearchFunc(policies, start, func(p orgauth.ReminderPolicy, id string) int {
+						return strings.Compare(p.TenantID, id)
+					})
+					return policies[i:min(len(policies), i+n)], nil
+				},
+				func(p orgauth.ReminderPolicy, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
+					return from(tenantUsers[p.TenantID], after, limit), nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > limit {
+				t.Fatalf("limit %d: a page of %d", limit, len(page))
+			}
+			got = append(got, page...)
+			if len(page) < limit {
+				break
+			}
+			after = page[len(page)-1]
+		}
+		if len(got) != len(want) {
+			t.Fatalf("limit %d: %d users, want %d", limit, len(got), len(want))
+		}
+		for i, r := range got {
+			if r.UserID != want[i].UserID || r.TenantPolicy != (r.TenantID != "sys") {
+				t.Fatalf("limit %d: #%d is %s (tenant policy %v), want %s", limit, i, r.UserID, r.TenantPolicy, want[i].UserID)
+			}
+		}
+	}
+	if page, err := orgauth.PageDueReminders(&sys, nil, 0, nil, nil, nil); page != nil || err != nil {
+		t.Fatalf("limit 0: %v, %v", page, err)
 	}
 }

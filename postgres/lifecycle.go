@@ -183,33 +183,32 @@ func (tq *tenantQueries) SetPasswordPolicy(ctx context.Context, p *orgauth.Passw
 // whichever is later, and stopped at limit due users. So a sweep reads each
 // user who may be due once, not every user.
 func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.PasswordPolicy, now time.Time, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
-	rows, err := q.db.Query(ctx, `SELECT p.tenant_id, p.expiry_days, p.first_reminder_days, p.reminder_every_days
-		FROM tenant_password_policies p JOIN tenants t ON t.id = p.tenant_id AND t.active
-		WHERE p.expiry_days > 0 AND p.first_reminder_days > 0
-		ORDER BY p.tenant_id COLLATE "C"`)
-	if err != nil {
-		return nil, wrap("due password reminders", err)
-	}
-	var policies []orgauth.ReminderPolicy
-	for rows.Next() {
-		var p orgauth.ReminderPolicy
-		if err := rows.Scan(&p.TenantID, &p.ExpiryDays, &p.FirstReminderDays, &p.ReminderEveryDays); err != nil {
-			rows.Close()
-			return nil, wrap("due password reminders", err)
-		}
-		policies = append(policies, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap("due password reminders", err)
-	}
-	return orgauth.PageDueReminders(sys, policies, after, limit,
+	return orgauth.PageDueReminders(sys, after, limit,
 		func(after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
 			return q.dueReminders(ctx, `FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.active
 				WHERE NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id)
 					AND (u.password_changed_at, u.id) > ($7::bigint, $8::text)`,
 				nil, orgauth.ReminderPolicy{ExpiryDays: sys.ExpiryDays, FirstReminderDays: sys.FirstReminderDays,
 					ReminderEveryDays: sys.ReminderEveryDays}, now, after, limit)
+		},
+		func(from string, n int) ([]orgauth.ReminderPolicy, error) {
+			rows, err := q.db.Query(ctx, `SELECT p.tenant_id, p.expiry_days, p.first_reminder_days, p.reminder_every_days
+				FROM tenant_password_policies p JOIN tenants t ON t.id = p.tenant_id AND t.active
+				WHERE p.expiry_days > 0 AND p.first_reminder_days > 0 AND p.tenant_id >= $1::text COLLATE "C"
+				ORDER BY p.tenant_id COLLATE "C" LIMIT $2`, from, n)
+			if err != nil {
+				return nil, wrap("due password reminders", err)
+			}
+			defer rows.Close()
+			var out []orgauth.ReminderPolicy
+			for rows.Next() {
+				var p orgauth.ReminderPolicy
+				if err := rows.Scan(&p.TenantID, &p.ExpiryDays, &p.FirstReminderDays, &p.ReminderEveryDays); err != nil {
+					return nil, wrap("due password reminders", err)
+				}
+				out = append(out, p)
+			}
+			return out, wrap("due password reminders", rows.Err())
 		},
 		func(p orgauth.ReminderPolicy, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
 			// Whether the planner walks users_tenant_password_changed or, for a
