@@ -204,10 +204,18 @@ type PasswordReminder struct {
 	TenantPolicy bool
 }
 
-// ReminderPolicy is a tenant's own password policy as far as reminders go.
+// ReminderPolicy is a password policy as far as reminders go: a tenant's own,
+// or the system's (TenantID "").
 type ReminderPolicy struct {
 	TenantID                                         string
 	ExpiryDays, FirstReminderDays, ReminderEveryDays int
+}
+
+// ReminderStart is where a store's read of one part of the due reminders
+// starts: after the user UserID whose password was set at PasswordChangedAt.
+type ReminderStart struct {
+	PasswordChangedAt time.Time
+	UserID            string
 }
 
 // reminderPolicyBatch is how many tenant policies PageDueReminders asks for at
@@ -217,24 +225,38 @@ const reminderPolicyBatch = 100
 // PageDueReminders is the paging of Store.DuePasswordReminders, shared by the
 // stores: first the users who follow sys, then those of each tenant whose own
 // policy sends reminders, in the order of TenantID, each part in the order of
-// (PasswordChangedAt, UserID), going on after after. sysPart and tenantPart
-// read one part from after (nil: its start), at most limit users; policies
-// returns up to n of the tenants' policies that send reminders, of active
-// tenants, from the TenantID from on, ordered by TenantID (bytewise). Each part
-// is read from where the last page left it, so a sweep reads each user once,
-// however the users of the parts interleave, and each tenant's policy once.
-func PageDueReminders(sys *PasswordPolicy, after *PasswordReminder, limit int,
-	sysPart func(after *PasswordReminder, limit int) ([]*PasswordReminder, error),
+// (PasswordChangedAt, UserID), going on after after.
+//
+// part reads, of the users under p (sys when p.TenantID is "", else that
+// tenant's users), at most limit due at now, in that order after start. start
+// is after, or where p's reminder window opens if that is later: a password set
+// at that very millisecond expires at now, so the store's read begins just past
+// the users who cannot be due. policies returns up to n of the tenants' own
+// policies that send reminders, of active tenants, from the TenantID from on,
+// ordered by TenantID (bytewise).
+//
+// Each part is read from where the last page left it, so a sweep reads each
+// user once, however the users of the parts interleave, and each tenant's
+// policy once.
+func PageDueReminders(sys *PasswordPolicy, now time.Time, after *PasswordReminder, limit int,
 	policies func(from string, n int) ([]ReminderPolicy, error),
-	tenantPart func(p ReminderPolicy, after *PasswordReminder, limit int) ([]*PasswordReminder, error),
+	part func(p ReminderPolicy, start ReminderStart, limit int) ([]*PasswordReminder, error),
 ) ([]*PasswordReminder, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
+	read := func(p ReminderPolicy, after *PasswordReminder, limit int) ([]*PasswordReminder, error) {
+		start := ReminderStart{PasswordChangedAt: now.Add(-time.Duration(p.ExpiryDays) * 24 * time.Hour).Truncate(time.Millisecond)}
+		if after != nil && after.PasswordChangedAt.After(start.PasswordChangedAt) {
+			start = ReminderStart{after.PasswordChangedAt, after.UserID}
+		}
+		return part(p, start, limit)
+	}
 	var out []*PasswordReminder
 	if after == nil || !after.TenantPolicy {
 		if sys.ExpiryDays > 0 && sys.FirstReminderDays > 0 {
-			page, err := sysPart(after, limit)
+			page, err := read(ReminderPolicy{ExpiryDays: sys.ExpiryDays, FirstReminderDays: sys.FirstReminderDays,
+				ReminderEveryDays: sys.ReminderEveryDays}, after, limit)
 			if err != nil || len(page) >= limit {
 				return page[:min(len(page), limit)], err
 			}
@@ -256,7 +278,7 @@ func PageDueReminders(sys *PasswordPolicy, after *PasswordReminder, limit int,
 			if after != nil && p.TenantID == after.TenantID {
 				start = after
 			}
-			page, err := tenantPart(p, start, limit-len(out))
+			page, err := read(p, start, limit-len(out))
 			if err != nil {
 				return nil, err
 			}

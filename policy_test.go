@@ -93,12 +93,11 @@ func TestPageDueReminders(t *testing.T) {
 		slices.SortFunc(tenantUsers[id], byPlace)
 		want = append(want, tenantUsers[id]...)
 	}
-	from := func(list []*orgauth.PasswordReminder, after *orgauth.PasswordReminder, limit int) []*orgauth.PasswordReminder {
+	from := func(list []*orgauth.PasswordReminder, start orgauth.ReminderStart, limit int) []*orgauth.PasswordReminder {
+		after := &orgauth.PasswordReminder{PasswordChangedAt: start.PasswordChangedAt, UserID: start.UserID}
 		i := 0
-		if after != nil {
-			for i < len(list) && byPlace(list[i], after) <= 0 {
-				i++
-			}
+		for i < len(list) && byPlace(list[i], after) <= 0 {
+			i++
 		}
 		list = list[i:]
 		var out []*orgauth.PasswordReminder
@@ -109,6 +108,8 @@ func TestPageDueReminders(t *testing.T) {
 		return out
 	}
 	sys := orgauth.DefaultPasswordPolicy
+	now := at.Add(-time.Hour) // every window opens before the first password
+	sysOpen := now.Add(-365 * 24 * time.Hour)
 	for _, limit := range []int{1, 2, 3, 7, 50, 1000} {
 		var got []*orgauth.PasswordReminder
 		var after *orgauth.PasswordReminder
@@ -116,18 +117,30 @@ func TestPageDueReminders(t *testing.T) {
 			if pages > len(want) {
 				t.Fatalf("limit %d: paging does not end", limit)
 			}
-			page, err := orgauth.PageDueReminders(&sys, after, limit,
-				func(after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
-					return from(sysUsers, after, limit), nil
-				},
+			page, err := orgauth.PageDueReminders(&sys, now, after, limit,
 				func(start string, n int) ([]orgauth.ReminderPolicy, error) {
 					i, _ := slices.BinarySearchFunc(policies, start, func(p orgauth.ReminderPolicy, id string) int {
 						return strings.Compare(p.TenantID, id)
 					})
 					return policies[i:min(len(policies), i+n)], nil
 				},
-				func(p orgauth.ReminderPolicy, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
-					return from(tenantUsers[p.TenantID], after, limit), nil
+				func(p orgauth.ReminderPolicy, start orgauth.ReminderStart, limit int) ([]*orgauth.PasswordReminder, error) {
+					// A part starts where its window opens (tenants here have
+					// ExpiryDays 0: at now), or after after.
+					open := now
+					if p.TenantID == "" {
+						if p.ExpiryDays != sys.ExpiryDays || p.FirstReminderDays != sys.FirstReminderDays {
+							t.Fatalf("system part read with %+v", p)
+						}
+						open = sysOpen
+					}
+					if start.UserID == "" && !start.PasswordChangedAt.Equal(open) {
+						t.Fatalf("part %q starts at %v, want %v", p.TenantID, start.PasswordChangedAt, open)
+					}
+					if p.TenantID == "" {
+						return from(sysUsers, start, limit), nil
+					}
+					return from(tenantUsers[p.TenantID], start, limit), nil
 				})
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +163,7 @@ func TestPageDueReminders(t *testing.T) {
 			}
 		}
 	}
-	if page, err := orgauth.PageDueReminders(&sys, nil, 0, nil, nil, nil); page != nil || err != nil {
+	if page, err := orgauth.PageDueReminders(&sys, now, nil, 0, nil, nil); page != nil || err != nil {
 		t.Fatalf("limit 0: %v, %v", page, err)
 	}
 }

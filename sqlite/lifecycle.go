@@ -184,14 +184,7 @@ func (tq *tenantQueries) SetPasswordPolicy(ctx context.Context, p *orgauth.Passw
 // 1 ms (0.86 s of CPU for the scan of every user under the default policy
 // before).
 func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.PasswordPolicy, now time.Time, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
-	return orgauth.PageDueReminders(sys, after, limit,
-		func(after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
-			return q.dueReminders(ctx, `FROM users u INDEXED BY users_password_changed
-				CROSS JOIN tenants t ON t.id = u.tenant_id AND t.active = 1
-				WHERE NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id) AND`,
-				nil, orgauth.ReminderPolicy{ExpiryDays: sys.ExpiryDays, FirstReminderDays: sys.FirstReminderDays,
-					ReminderEveryDays: sys.ReminderEveryDays}, now, after, limit)
-		},
+	return orgauth.PageDueReminders(sys, now, after, limit,
 		func(from string, n int) ([]orgauth.ReminderPolicy, error) {
 			rows, err := q.read.QueryContext(ctx, `SELECT p.tenant_id, p.expiry_days, p.first_reminder_days, p.reminder_every_days
 				FROM tenant_password_policies p JOIN tenants t ON t.id = p.tenant_id AND t.active = 1
@@ -211,22 +204,21 @@ func (q *queries) DuePasswordReminders(ctx context.Context, sys *orgauth.Passwor
 			}
 			return out, wrap("due password reminders", rows.Err())
 		},
-		func(p orgauth.ReminderPolicy, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
-			return q.dueReminders(ctx, `FROM users u INDEXED BY users_tenant_password_changed
-				WHERE u.tenant_id = ?9 AND`, []any{p.TenantID}, p, now, after, limit)
+		func(p orgauth.ReminderPolicy, start orgauth.ReminderStart, limit int) ([]*orgauth.PasswordReminder, error) {
+			return q.dueReminders(ctx, p, now, start, limit)
 		})
 }
 
-// dueReminders returns up to limit users of from (the FROM clause and the start
-// of the WHERE clause, which may use parameters from ?9 on: extra) due a
-// reminder under p, in the order of (password_changed_at, id) after after.
-func (q *queries) dueReminders(ctx context.Context, from string, extra []any, p orgauth.ReminderPolicy, now time.Time, after *orgauth.PasswordReminder, limit int) ([]*orgauth.PasswordReminder, error) {
+// dueReminders returns up to limit users under p (the system's policy when
+// p.TenantID is "") due a reminder at now, in the order of (password_changed_at,
+// id) after start.
+func (q *queries) dueReminders(ctx context.Context, p orgauth.ReminderPolicy, now time.Time, start orgauth.ReminderStart, limit int) ([]*orgauth.PasswordReminder, error) {
 	const day = 86_400_000
-	// Start after the reminder after, or where the window opens if that is later
-	// (a password set at that very millisecond expires now: not due).
-	startChanged, startID := millis(now)-int64(p.ExpiryDays)*day, ""
-	if after != nil && millis(after.PasswordChangedAt) > startChanged {
-		startChanged, startID = millis(after.PasswordChangedAt), after.UserID
+	from := `FROM users u INDEXED BY users_tenant_password_changed WHERE u.tenant_id = ?9 AND`
+	if p.TenantID == "" {
+		from = `FROM users u INDEXED BY users_password_changed
+			CROSS JOIN tenants t ON t.id = u.tenant_id AND t.active = 1
+			WHERE NOT EXISTS (SELECT 1 FROM tenant_password_policies p WHERE p.tenant_id = u.tenant_id) AND`
 	}
 	rows, err := q.read.QueryContext(ctx, `SELECT u.tenant_id, u.id, u.email, u.first_name, u.last_name,
 			u.password_changed_at + ?3 * ?2, u.password_reminded_at, u.password_changed_at
@@ -237,7 +229,8 @@ func (q *queries) dueReminders(ctx context.Context, from string, extra []any, p 
 			AND (u.password_reminded_at < u.password_changed_at + (?3 - ?4) * ?2
 				OR (?5 > 0 AND u.password_reminded_at + ?5 * ?2 <= ?1))
 		ORDER BY u.password_changed_at, u.id LIMIT ?6`,
-		append([]any{millis(now), day, p.ExpiryDays, p.FirstReminderDays, p.ReminderEveryDays, limit, startChanged, startID}, extra...)...)
+		millis(now), day, p.ExpiryDays, p.FirstReminderDays, p.ReminderEveryDays, limit,
+		millis(start.PasswordChangedAt), start.UserID, p.TenantID)
 	if err != nil {
 		return nil, wrap("due password reminders", err)
 	}
